@@ -1,0 +1,5 @@
+"""Entry point for `python -m model`."""
+
+from model.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Declarative schema of the raw tables: columns, types, allowed values (the data dictionary's source)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROUNDS = ("primary", "general", "special_primary", "special_general")
+SEATS = ("incumbent", "open")
+COUNT_STATUSES = ("certified", "semi_official", "preliminary")
+OUTCOMES = ("won", "advanced", "lost")
+SIDES = ("union", "charter", "other", "all")
+STANCES = ("support", "oppose", "combined")
+BOUNDS = ("exact", "at_least", "approx")
+SCOPES = (*ROUNDS, "cycle")
+# Units a money cell may be entered in; amounts are converted to dollars on load.
+UNITS = {"usd": 1.0, "kusd": 1_000.0, "musd": 1_000_000.0}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw column: its type, whether it may be empty, allowed values, and what it means."""
+
+    name: str
+    kind: str  # str | int | money | pct | date | bool | enum | ids | candidate | candidates | race
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "sources": (
+        Column("source_id", "str", doc="stable id, e.g. s17-03"),
+        Column("url", "str", doc="address of the page the facts were read from"),
+        Column("publisher", "str", doc="outlet or office"),
+        Column("title", "str", required=False, doc="page title"),
+        Column("published", "date", required=False, doc="publication date (ISO)"),
+        Column("notes", "str", required=False, doc="short notes in our own words"),
+    ),
+    "races": (
+        Column("race_id", "str", doc="<election date>-D<district>"),
+        Column("cycle", "int", doc="election year"),
+        Column("date", "date", doc="election day"),
+        Column("round", "enum", choices=ROUNDS, doc="primary, general (runoff) or special rounds"),
+        Column("district", "int", doc="board district 1-7"),
+        Column("seat", "enum", choices=SEATS, doc="incumbent on the ballot, or open seat"),
+        Column("registered_voters", "int", required=False, doc="registered voters in the district"),
+        Column("ballots_cast", "int", required=False, doc="ballots cast in the district"),
+        Column("count_status", "enum", choices=COUNT_STATUSES, doc="status of the best count found"),
+        Column("source_ids", "ids", doc="sources of the numbers in this row"),
+        Column("notes", "str", required=False, doc="short notes"),
+    ),
+    "results": (
+        Column("race_id", "race", doc="race-round"),
+        Column("candidate_id", "str", doc="stable slug first-last, same across cycles"),
+        Column("name", "str", doc="name as on the ballot"),
+        Column("incumbent", "bool", doc="holds this seat going in"),
+        Column("votes", "int", required=False, doc="votes in this count (empty if only a percent is known)"),
+        Column("pct_reported", "pct", required=False, doc="percent of the vote as the source prints it"),
+        Column("outcome", "enum", choices=OUTCOMES, doc="won, advanced to the runoff, or lost"),
+        Column("count_status", "enum", choices=COUNT_STATUSES, doc="status of this count"),
+        Column("as_of", "date", doc="date of this count"),
+        Column("source_ids", "ids", doc="sources"),
+    ),
+    "endorsements": (
+        Column("cycle", "int", doc="election year"),
+        Column("candidate_id", "candidate", doc="endorsed candidate"),
+        Column("endorser", "str", doc="UTLA, CCSA, SEIU99, LAFED, CSR, LATIMES, ..."),
+        Column("scope", "enum", choices=("primary", "general", "cycle"), doc="round(s) the endorsement covers"),
+        Column("source_ids", "ids", doc="sources"),
+    ),
+    "spending": (
+        Column("cycle", "int", doc="election year"),
+        Column("district", "int", doc="board district"),
+        Column("scope", "enum", choices=SCOPES, doc="round the figure covers; cycle = primary+general"),
+        Column("committee", "str", doc="IE committee as named, or 'all' for a total over committees"),
+        Column("side", "enum", choices=SIDES, doc="union, charter, other, or all"),
+        Column("beneficiary_id", "candidates", required=False, doc="candidate(s) helped; ';' separates"),
+        Column("target_id", "candidates", required=False, doc="candidate(s) attacked; ';' separates"),
+        Column("stance", "enum", choices=STANCES, doc="support, oppose, or combined for/against"),
+        Column("amount_usd", "money", doc="dollars (or in the unit column's unit)"),
+        Column("unit", "enum", required=False, choices=tuple(UNITS), doc="usd (default), kusd or musd"),
+        Column("bound", "enum", choices=BOUNDS, doc="exact, at_least ('more than'), approx ('about')"),
+        Column("as_of", "date", doc="date the figure refers to"),
+        Column("final", "bool", doc="stated as the final total for its scope"),
+        Column("source_ids", "ids", doc="sources"),
+        Column("notes", "str", required=False, doc="short notes"),
+    ),
+    "candidate_finance": (
+        Column("cycle", "int", doc="election year"),
+        Column("candidate_id", "candidate", doc="candidate"),
+        Column("raised_usd", "money", required=False, doc="raised by the candidate's own committee"),
+        Column("spent_usd", "money", required=False, doc="spent by the candidate's own committee"),
+        Column("bound", "enum", required=False, choices=BOUNDS, doc="exact, at_least, approx"),
+        Column("as_of", "date", doc="date of the report"),
+        Column("source_ids", "ids", doc="sources"),
+    ),
+}
+
+NUMERIC_KINDS = ("int", "money", "pct")
