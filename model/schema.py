@@ -45,7 +45,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("seat", "enum", choices=SEATS, doc="incumbent on the ballot, or open seat"),
         Column("registered_voters", "int", required=False, doc="registered voters in the district"),
         Column("ballots_cast", "int", required=False, doc="ballots cast in the district"),
-        Column("count_status", "enum", choices=COUNT_STATUSES, doc="status of the best count found"),
+        Column("count_status", "enum", required=False, choices=COUNT_STATUSES, doc="status of the best count found (empty: no count yet)"),
         Column("source_ids", "ids", doc="sources of the numbers in this row"),
         Column("notes", "str", required=False, doc="short notes"),
     ),
@@ -58,7 +58,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("pct_reported", "pct", required=False, doc="percent of the vote as the source prints it"),
         Column("outcome", "enum", choices=OUTCOMES, doc="won, advanced to the runoff, or lost"),
         Column("count_status", "enum", choices=COUNT_STATUSES, doc="status of this count"),
-        Column("as_of", "date", doc="date of this count"),
+        Column("as_of", "date", required=False, doc="date of this count (empty: not stated)"),
         Column("source_ids", "ids", doc="sources"),
     ),
     "endorsements": (
@@ -70,7 +70,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "spending": (
         Column("cycle", "int", doc="election year"),
-        Column("district", "int", doc="board district"),
+        Column("district", "int", required=False, doc="board district; empty for a citywide total"),
         Column("scope", "enum", choices=SCOPES, doc="round the figure covers; cycle = primary+general"),
         Column("committee", "str", doc="IE committee as named, or 'all' for a total over committees"),
         Column("side", "enum", choices=SIDES, doc="union, charter, other, or all"),

@@ -1,0 +1,236 @@
+"""Build the clean tables (candidate_races, head_to_head) and COVERAGE.md from validated raw data."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import atomic
+from model.raw import load_raw
+
+STATUS_RANK = {"certified": 0, "semi_official": 1, "preliminary": 2}
+ROUND_OF_SCOPE = {"primary": ("primary", "special_primary"), "general": ("general", "special_general"),
+                  "special_primary": ("special_primary",), "special_general": ("special_general",)}
+
+
+def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per candidate per race: the best count (certified > semi-official > preliminary,
+    then latest), preferring a count that covers every candidate of the race."""
+    r = results.assign(_rank=results.count_status.map(STATUS_RANK))
+    chosen = []
+    for _race_id, race in r.groupby("race_id", sort=True):
+        cands = set(race.candidate_id)
+        sets = []
+        for (status_rank, as_of), count in race.groupby(["_rank", "as_of"]):
+            has = count[count.votes.notna() | count.pct_reported.notna()]
+            covers = set(has.candidate_id) == cands
+            sets.append((not covers, status_rank, _neg_date(as_of), count))
+        sets.sort(key=lambda s: s[:3])
+        best = sets[0][3]
+        missing = cands - set(best.candidate_id)
+        extra = race[race.candidate_id.isin(missing)].sort_values(["_rank", "as_of"]).drop_duplicates("candidate_id")
+        chosen.append(pd.concat([best, extra]))
+    return pd.concat(chosen).drop(columns="_rank").reset_index(drop=True)
+
+
+def _neg_date(iso: str) -> int:
+    """Sort key that puts later ISO dates first."""
+    return -int(iso.replace("-", "") or 0)  # an undated count sorts after dated ones
+
+
+def vote_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add vote_share (0-1) and share_basis: votes/total when every candidate has votes, else percents
+    renormalised to sum to 1; NaN where neither is known."""
+    out = []
+    for _, race in counts.groupby("race_id", sort=True):
+        race = race.copy()
+        if race.votes.notna().all() and race.votes.sum() > 0:
+            race["vote_share"] = race.votes / race.votes.sum()
+            race["share_basis"] = "votes"
+        elif race.pct_reported.notna().all() and race.pct_reported.sum() > 0:
+            race["vote_share"] = race.pct_reported / race.pct_reported.sum()
+            race["share_basis"] = "pct"
+        else:
+            pct = race.pct_reported.where(race.pct_reported.notna(), np.nan)
+            race["vote_share"] = pct / 100
+            race["share_basis"] = np.where(pct.notna(), "pct_partial", "missing")
+        out.append(race)
+    return pd.concat(out)
+
+
+def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Plug-in IE dollars per candidate-round and stance from single-candidate figures.
+
+    Rule (documented in data/README.md): per committee take the final figure, else the latest, else the
+    largest; a round's total is the larger of any 'all committees' figure and the sum over committees.
+    Cycle-scope figures go to the last round the candidate ran in. Combined for/against figures and
+    figures shared by several candidates are counted in n_combined but not split here (the Bayesian
+    model treats them as constraints on latent spending)."""
+    rounds = results[["race_id", "candidate_id"]].drop_duplicates().merge(
+        races[["race_id", "cycle", "district", "round", "date"]], on="race_id")
+    rows = []
+    for rec in spending.to_dict("records"):
+        for stance, col in (("support", "beneficiary_id"), ("oppose", "target_id")):
+            ids = [c for c in str(rec[col]).split(";") if c]
+            if rec["stance"] not in (stance, "combined") or not ids:
+                continue
+            single = rec["stance"] == stance and len(ids) == 1
+            for cid in ids:
+                mine = rounds[(rounds.candidate_id == cid) & (rounds.cycle == rec["cycle"])
+                              & (rounds.district == rec["district"])]
+                if rec["scope"] != "cycle":
+                    mine = mine[mine["round"].isin(ROUND_OF_SCOPE[rec["scope"]])]
+                if mine.empty:
+                    continue
+                race_id = mine.sort_values("date").race_id.iloc[-1]
+                rows.append({**rec, "race_id": race_id, "candidate_id": cid, "kind": stance, "single": single})
+    cols = ["race_id", "candidate_id", "support_usd", "oppose_usd", "support_union_usd", "support_charter_usd",
+            "oppose_union_usd", "oppose_charter_usd", "n_money_figures", "n_combined", "money_bounds"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    fig = pd.DataFrame(rows)
+    out = []
+    for (race_id, cid), g in fig.groupby(["race_id", "candidate_id"], sort=True):
+        rec = {"race_id": race_id, "candidate_id": cid, "n_money_figures": len(g),
+               "n_combined": int((~g.single).sum()),
+               "money_bounds": ";".join(sorted(set(g.bound) | ({"running"} if (~g.final).any() else set())))}
+        for kind in ("support", "oppose"):
+            k = g[(g.kind == kind) & g.single]
+            rec[f"{kind}_usd"] = _total(k)
+            for side in ("union", "charter"):
+                rec[f"{kind}_{side}_usd"] = _total(k[k.side == side])
+        out.append(rec)
+    return pd.DataFrame(out)[cols]
+
+
+def _total(figures: pd.DataFrame) -> float:
+    """Total dollars of a set of figures for one candidate-round and stance (see the rule above)."""
+    if figures.empty:
+        return 0.0
+    ranked = figures.sort_values(["final", "as_of", "amount_usd"], ascending=False)
+    per_committee = ranked[ranked.committee != "all"].drop_duplicates("committee").amount_usd.sum()
+    overall = ranked[ranked.committee == "all"].amount_usd.max()
+    return float(np.nanmax([per_committee, overall if pd.notna(overall) else 0.0]))
+
+
+def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per candidate per race-round with share, turnout, endorsements and plug-in money."""
+    races, results = t["races"], t["results"]
+    counts = vote_shares(choose_counts(results))
+    df = counts.merge(races.drop(columns=["_row", "source_ids", "notes", "count_status"]), on="race_id")
+    df = df.rename(columns={"count_status": "count_status"})
+    df["turnout"] = df.ballots_cast / df.registered_voters
+    df["on_cycle"] = df.cycle >= 2020  # LAUSD moved to statewide even-year elections in 2020
+    df["seat_open"] = df.seat == "open"
+    df["n_candidates"] = df.groupby("race_id").candidate_id.transform("size")
+    df["rank"] = df.groupby("race_id").vote_share.rank(ascending=False, method="first")
+    end = t["endorsements"]
+    for endorser in ("UTLA", "CCSA", "SEIU99"):
+        e = end[end.endorser == endorser]
+        df[endorser.lower()] = [
+            bool(((e.candidate_id == c) & (e.cycle == y) & e.scope.isin(["cycle", _scope(rnd)])).any())
+            for c, y, rnd in zip(df.candidate_id, df.cycle, df["round"], strict=True)]
+    money = money_by_candidate_round(t["spending"], races, results)
+    df = df.merge(money, on=["race_id", "candidate_id"], how="left")
+    for col in [c for c in money.columns if c.endswith("_usd")]:
+        df[col] = df[col].fillna(0.0)
+    df["n_money_figures"] = df.n_money_figures.fillna(0).astype(int)
+    df["n_combined"] = df.n_combined.fillna(0).astype(int)
+    df["money_bounds"] = df.money_bounds.fillna("")
+    fin = t["candidate_finance"].sort_values("as_of").drop_duplicates(["cycle", "candidate_id"], keep="last")
+    df = df.merge(fin[["cycle", "candidate_id", "raised_usd", "spent_usd"]].rename(
+        columns={"raised_usd": "own_raised_usd", "spent_usd": "own_spent_usd"}), on=["cycle", "candidate_id"],
+        how="left")
+    df["support_per_voter"] = df.support_usd / df.registered_voters
+    df["oppose_per_voter"] = df.oppose_usd / df.registered_voters
+    keep = ["race_id", "cycle", "date", "round", "district", "seat_open", "on_cycle", "candidate_id", "name",
+            "incumbent", "outcome", "votes", "pct_reported", "vote_share", "share_basis", "count_status",
+            "as_of", "rank", "n_candidates", "registered_voters", "ballots_cast", "turnout", "utla", "ccsa",
+            "seiu99", "support_usd", "oppose_usd", "support_union_usd", "support_charter_usd",
+            "oppose_union_usd", "oppose_charter_usd", "n_money_figures", "n_combined", "money_bounds",
+            "support_per_voter", "oppose_per_voter", "own_raised_usd", "own_spent_usd"]
+    return df[keep].sort_values(["date", "district", "rank", "candidate_id"]).reset_index(drop=True)
+
+
+def _scope(round_: str) -> str:
+    """Endorsement scope matching a race round."""
+    return "primary" if "primary" in round_ else "general"
+
+
+def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
+    """One row per contested race-round: top two by share, oriented so candidate a has the
+    alphabetically first id (independent of the outcome); logit of a's two-way share and differences."""
+    rows = []
+    for race_id, g in cr[cr.vote_share.notna()].groupby("race_id", sort=True):
+        if len(g) < 2:
+            continue
+        top = g.nsmallest(2, "rank").sort_values("candidate_id")
+        a, b = top.iloc[0], top.iloc[1]
+        share_a = a.vote_share / (a.vote_share + b.vote_share)
+        rows.append({
+            "race_id": race_id, "cycle": a.cycle, "round": a["round"], "district": a.district,
+            "candidate_a": a.candidate_id, "candidate_b": b.candidate_id, "share_a": share_a,
+            "logit_share_a": float(np.log(share_a / (1 - share_a))), "turnout": a.turnout,
+            "on_cycle": a.on_cycle, "count_status": a.count_status,
+            "d_log_support": np.log1p(a.support_usd / 1e3) - np.log1p(b.support_usd / 1e3),
+            "d_log_oppose": np.log1p(a.oppose_usd / 1e3) - np.log1p(b.oppose_usd / 1e3),
+            "d_incumbent": int(a.incumbent) - int(b.incumbent), "d_utla": int(a.utla) - int(b.utla),
+            "d_ccsa": int(a.ccsa) - int(b.ccsa), "a_won": a.outcome in ("won", "advanced") and a["rank"] == 1,
+        })
+    return pd.DataFrame(rows)
+
+
+def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
+    """COVERAGE.md: one row per race-round, one column per field group."""
+    lines = ["# Coverage of the LAUSD race dataset", "",
+             "Generated by `make data`; do not edit. One row per race-round. "
+             "votes: candidates with vote counts / all candidates; share: basis of vote shares; "
+             "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).", "",
+             "| race | round | seat | count status | candidates | votes | share | registered | ballots "
+             "| UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rec in races.sort_values(["date", "district"]).to_dict("records"):
+        g = cr[cr.race_id == rec["race_id"]]
+        n = len(g)
+        fmt = lambda v: "—" if pd.isna(v) else f"{v:,.0f}"  # noqa: E731
+        lines.append(
+            f"| {rec['race_id']} | {rec['round']} | {rec['seat']} | {rec['count_status'] or 'no count'} | {n} "
+            f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
+            f"| {fmt(rec['registered_voters'])} | {fmt(rec['ballots_cast'])} "
+            f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
+            f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |")
+    n_r = len(races)
+    cert = int((races.count_status == "certified").sum())
+    with_money = cr.groupby("race_id").apply(lambda g: (g.support_usd + g.oppose_usd).gt(0).any()).sum()
+    lines += ["", f"Race-rounds: {n_r}; certified counts: {cert} ({cert / n_r:.0%}); "
+              f"with any IE figure for a candidate: {with_money} ({with_money / n_r:.0%}).", ""]
+    return "\n".join(lines)
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """Deterministic CSV text (fixed float format, LF line ends)."""
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.6f")
+
+
+def build_all(raw_dir: Path, out_dir: Path, coverage_path: Path) -> str:
+    """Validate raw, write clean tables and COVERAGE.md atomically; return a one-line summary."""
+    t = load_raw(raw_dir)
+    cr = candidate_races(t)
+    h2h = head_to_head(cr)
+    cov = coverage_markdown(t["races"], cr)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".clean.", dir=out_dir.parent))
+    try:
+        (staged / "candidate_races.csv").write_text(_csv(cr), encoding="utf-8")
+        (staged / "head_to_head.csv").write_text(_csv(h2h), encoding="utf-8")
+        atomic.replace_dir(staged, out_dir)
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged)
+    atomic.write_text(Path(coverage_path), cov)
+    return f"built {len(cr)} candidate-race rows, {len(h2h)} head-to-head races into {out_dir}"

@@ -1,0 +1,195 @@
+"""Load and validate the raw CSVs; every failure is a DataError naming file, row and field."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from model.errors import DataError
+from model.schema import NUMERIC_KINDS, TABLES, UNITS, Column
+
+# Percent shares and vote totals are compared with this tolerance (issue 2: 0.5 points).
+PCT_TOLERANCE_POINTS = 0.5
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def read_table(raw_dir: Path, table: str) -> pd.DataFrame:
+    """Read one raw CSV as strings, checking the header and that every row has the header's width."""
+    path = Path(raw_dir) / f"{table}.csv"
+    name = str(path)
+    if not path.exists():
+        raise DataError(name, "file is missing")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise DataError(name, "file is empty; expected a header row")
+    header = [h.strip() for h in rows[0]]
+    expected = [c.name for c in TABLES[table]]
+    unknown = [h for h in header if h not in expected]
+    if unknown:
+        raise DataError(name, f"unknown column '{unknown[0]}'; expected columns {expected}", row=1)
+    missing = [c.name for c in TABLES[table] if c.required and c.name not in header]
+    if missing:
+        raise DataError(name, f"missing column '{missing[0]}'", row=1)
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(name, f"expected {len(header)} fields, found {len(row)} (malformed CSV)", row=i)
+    frame = pd.DataFrame([[c.strip() for c in r] for r in rows[1:]], columns=header, dtype=str)
+    for col in TABLES[table]:
+        if col.name not in frame:
+            frame[col.name] = ""
+    frame = frame[expected]
+    frame.insert(0, "_row", range(2, len(frame) + 2))
+    frame.attrs["path"] = name
+    return frame
+
+
+def _check_cell(name: str, row: int, col: Column, value: str) -> None:
+    """Raise DataError when one cell does not match its column's type."""
+    if value == "":
+        if col.required:
+            raise DataError(name, "is empty; a value is required", row, col.name)
+        return
+    kind = col.kind
+    if kind == "int" and not re.fullmatch(r"-?\d+", value):
+        raise DataError(name, f"expected a whole number, got '{value}'", row, col.name)
+    if kind in ("money", "pct"):
+        try:
+            number = float(value)
+        except ValueError:
+            raise DataError(name, f"expected a number, got '{value}'", row, col.name) from None
+        if number < 0:
+            raise DataError(name, f"must not be negative, got {value}", row, col.name)
+        if kind == "pct" and number > 100:
+            raise DataError(name, f"a percent must be at most 100, got {value}", row, col.name)
+    if kind == "int" and int(value) < 0:
+        raise DataError(name, f"must not be negative, got {value}", row, col.name)
+    if kind == "date":
+        try:
+            if not _DATE.match(value):
+                raise ValueError
+            date.fromisoformat(value)
+        except ValueError:
+            raise DataError(name, f"expected an ISO date YYYY-MM-DD, got '{value}'", row, col.name) from None
+    if kind == "bool" and value not in ("true", "false"):
+        raise DataError(name, f"expected true or false, got '{value}'", row, col.name)
+    if kind == "enum" and value not in col.choices:
+        raise DataError(name, f"unknown value '{value}'; expected one of {list(col.choices)}", row, col.name)
+
+
+def _check_cells(frame: pd.DataFrame, table: str, source_ids: set[str]) -> None:
+    """Check types of every cell and that rows with numbers cite known sources."""
+    name = frame.attrs["path"]
+    columns = TABLES[table]
+    for rec in frame.to_dict("records"):
+        for col in columns:
+            _check_cell(name, rec["_row"], col, rec[col.name])
+        if table == "sources":
+            continue
+        ids = [s for s in rec["source_ids"].split(";") if s]
+        has_number = any(rec[c.name] != "" for c in columns if c.kind in NUMERIC_KINDS)
+        if has_number and not ids:
+            raise DataError(name, "row has numbers but no source id", rec["_row"], "source_ids")
+        for sid in ids:
+            if sid not in source_ids:
+                raise DataError(name, f"source id '{sid}' is not in sources.csv", rec["_row"], "source_ids")
+
+
+def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
+    """Return the validated raw tables, typed (numbers as floats, booleans as bool)."""
+    tables = {t: read_table(raw_dir, t) for t in TABLES}
+    sources = tables["sources"]
+    _check_cells(sources, "sources", set())
+    dup = sources[sources.duplicated("source_id")]
+    if len(dup):
+        raise DataError(sources.attrs["path"], f"duplicate source_id '{dup.iloc[0].source_id}'",
+                        int(dup.iloc[0]["_row"]), "source_id")
+    known = set(sources.source_id)
+    for t in TABLES:
+        if t != "sources":
+            _check_cells(tables[t], t, known)
+    typed = {t: _typed(f, t) for t, f in tables.items()}
+    check_relations(typed)
+    return typed
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Convert string cells to numbers and booleans by column kind; money is converted to dollars."""
+    out = frame.copy()
+    for col in TABLES[table]:
+        if col.kind in ("int", "money", "pct"):
+            out[col.name] = pd.to_numeric(out[col.name].replace("", None), errors="raise").astype(float)
+        elif col.kind == "bool":
+            out[col.name] = out[col.name] == "true"
+    if table == "spending":
+        factor = out["unit"].replace("", "usd").map(UNITS)
+        out["amount_usd"] = out["amount_usd"] * factor
+    out.attrs["path"] = frame.attrs["path"]
+    return out
+
+
+def check_relations(t: dict[str, pd.DataFrame]) -> None:
+    """Check ids across tables, duplicates, percent-vs-votes agreement and votes vs ballots cast."""
+    races, results = t["races"], t["results"]
+    rpath, spath = races.attrs["path"], results.attrs["path"]
+    dup = races[races.duplicated("race_id")]
+    if len(dup):
+        raise DataError(rpath, f"duplicate race_id '{dup.iloc[0].race_id}'", int(dup.iloc[0]["_row"]), "race_id")
+    for rec in races.to_dict("records"):
+        if not rec["race_id"].startswith(rec["date"]):
+            raise DataError(rpath, f"race_id '{rec['race_id']}' does not start with its date {rec['date']}",
+                            rec["_row"], "race_id")
+    race_ids = set(races.race_id)
+    for rec in results.to_dict("records"):
+        if rec["race_id"] not in race_ids:
+            raise DataError(spath, f"unknown race '{rec['race_id']}' (not in races.csv)", rec["_row"], "race_id")
+    key = ["race_id", "candidate_id", "count_status", "as_of"]
+    dup = results[results.duplicated(key)]
+    if len(dup):
+        r = dup.iloc[0]
+        raise DataError(spath, f"duplicate candidate '{r.candidate_id}' in race {r.race_id} for the same count",
+                        int(r["_row"]), "candidate_id")
+    ballots = races.set_index("race_id")["ballots_cast"]
+    for (race_id, _status, _as_of), count in results.groupby(["race_id", "count_status", "as_of"]):
+        votes = count["votes"]
+        total = votes.sum()
+        cast = ballots.get(race_id)
+        if cast is not None and pd.notna(cast) and total > cast:
+            r = count.iloc[-1]
+            raise DataError(spath, f"votes in race {race_id} sum to {total:.0f}, above ballots cast {cast:.0f}",
+                            int(r["_row"]), "votes")
+        # Shares are only comparable when this count has votes for every candidate in the race.
+        complete = set(count.candidate_id) == set(results.candidate_id[results.race_id == race_id])
+        if complete and votes.notna().all() and total > 0:
+            for r in count.to_dict("records"):
+                if pd.notna(r["pct_reported"]):
+                    computed = 100 * r["votes"] / total
+                    if abs(computed - r["pct_reported"]) > PCT_TOLERANCE_POINTS:
+                        raise DataError(spath, f"pct_reported {r['pct_reported']} disagrees with votes/total "
+                                        f"= {computed:.2f}", int(r["_row"]), "pct_reported")
+    by_cycle: dict[int, set[str]] = {}
+    cycle_of = races.set_index("race_id")["cycle"]
+    for race_id, cid in zip(results.race_id, results.candidate_id, strict=True):
+        by_cycle.setdefault(int(cycle_of[race_id]), set()).add(cid)
+    for table, cols in (("endorsements", ["candidate_id"]), ("candidate_finance", ["candidate_id"]),
+                        ("spending", ["beneficiary_id", "target_id"])):
+        frame = t[table]
+        for rec in frame.to_dict("records"):
+            cands = by_cycle.get(int(rec["cycle"]), set())
+            for col in cols:
+                for cid in [c for c in str(rec[col]).split(";") if c]:
+                    if cid not in cands:
+                        raise DataError(frame.attrs["path"], f"unknown candidate '{cid}' for cycle "
+                                        f"{int(rec['cycle'])} (not in results.csv)", rec["_row"], col)
+    for rec in t["spending"].to_dict("records"):
+        if pd.isna(rec["district"]):
+            continue  # citywide aggregates may name no candidate
+        if rec["stance"] == "support" and not rec["beneficiary_id"]:
+            raise DataError(t["spending"].attrs["path"], "support figure names no beneficiary", rec["_row"],
+                            "beneficiary_id")
+        if rec["stance"] == "oppose" and not rec["target_id"]:
+            raise DataError(t["spending"].attrs["path"], "oppose figure names no target", rec["_row"], "target_id")
