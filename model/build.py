@@ -13,8 +13,12 @@ from model import atomic
 from model.raw import load_raw
 
 STATUS_RANK = {"certified": 0, "semi_official": 1, "preliminary": 2}
-ROUND_OF_SCOPE = {"primary": ("primary", "special_primary"), "general": ("general", "special_general"),
-                  "special_primary": ("special_primary",), "special_general": ("special_general",)}
+ROUND_OF_SCOPE = {
+    "primary": ("primary", "special_primary"),
+    "general": ("general", "special_general"),
+    "special_primary": ("special_primary",),
+    "special_general": ("special_general",),
+}
 
 
 def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +74,11 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
     Cycle-scope figures go to the last round the candidate ran in. Combined for/against figures and
     figures shared by several candidates are counted in n_combined but not split here (the Bayesian
     model treats them as constraints on latent spending)."""
-    rounds = results[["race_id", "candidate_id"]].drop_duplicates().merge(
-        races[["race_id", "cycle", "district", "round", "date"]], on="race_id")
+    rounds = (
+        results[["race_id", "candidate_id"]]
+        .drop_duplicates()
+        .merge(races[["race_id", "cycle", "district", "round", "date"]], on="race_id")
+    )
     rows = []
     for rec in spending.to_dict("records"):
         for stance, col in (("support", "beneficiary_id"), ("oppose", "target_id")):
@@ -80,24 +87,40 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
                 continue
             single = rec["stance"] == stance and len(ids) == 1
             for cid in ids:
-                mine = rounds[(rounds.candidate_id == cid) & (rounds.cycle == rec["cycle"])
-                              & (rounds.district == rec["district"])]
+                mine = rounds[
+                    (rounds.candidate_id == cid) & (rounds.cycle == rec["cycle"]) & (rounds.district == rec["district"])
+                ]
                 if rec["scope"] != "cycle":
                     mine = mine[mine["round"].isin(ROUND_OF_SCOPE[rec["scope"]])]
                 if mine.empty:
                     continue
                 race_id = mine.sort_values("date").race_id.iloc[-1]
                 rows.append({**rec, "race_id": race_id, "candidate_id": cid, "kind": stance, "single": single})
-    cols = ["race_id", "candidate_id", "support_usd", "oppose_usd", "support_union_usd", "support_charter_usd",
-            "oppose_union_usd", "oppose_charter_usd", "n_money_figures", "n_combined", "money_bounds"]
+    cols = [
+        "race_id",
+        "candidate_id",
+        "support_usd",
+        "oppose_usd",
+        "support_union_usd",
+        "support_charter_usd",
+        "oppose_union_usd",
+        "oppose_charter_usd",
+        "n_money_figures",
+        "n_combined",
+        "money_bounds",
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     fig = pd.DataFrame(rows)
     out = []
     for (race_id, cid), g in fig.groupby(["race_id", "candidate_id"], sort=True):
-        rec = {"race_id": race_id, "candidate_id": cid, "n_money_figures": len(g),
-               "n_combined": int((~g.single).sum()),
-               "money_bounds": ";".join(sorted(set(g.bound) | ({"running"} if (~g.final).any() else set())))}
+        rec = {
+            "race_id": race_id,
+            "candidate_id": cid,
+            "n_money_figures": len(g),
+            "n_combined": int((~g.single).sum()),
+            "money_bounds": ";".join(sorted(set(g.bound) | ({"running"} if (~g.final).any() else set()))),
+        }
         for kind in ("support", "oppose"):
             k = g[(g.kind == kind) & g.single]
             rec[f"{kind}_usd"] = _total(k)
@@ -133,7 +156,8 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         e = end[end.endorser == endorser]
         df[endorser.lower()] = [
             bool(((e.candidate_id == c) & (e.cycle == y) & e.scope.isin(["cycle", _scope(rnd)])).any())
-            for c, y, rnd in zip(df.candidate_id, df.cycle, df["round"], strict=True)]
+            for c, y, rnd in zip(df.candidate_id, df.cycle, df["round"], strict=True)
+        ]
     money = money_by_candidate_round(t["spending"], races, results)
     df = df.merge(money, on=["race_id", "candidate_id"], how="left")
     for col in [c for c in money.columns if c.endswith("_usd")]:
@@ -142,17 +166,55 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df["n_combined"] = df.n_combined.fillna(0).astype(int)
     df["money_bounds"] = df.money_bounds.fillna("")
     fin = t["candidate_finance"].sort_values("as_of").drop_duplicates(["cycle", "candidate_id"], keep="last")
-    df = df.merge(fin[["cycle", "candidate_id", "raised_usd", "spent_usd"]].rename(
-        columns={"raised_usd": "own_raised_usd", "spent_usd": "own_spent_usd"}), on=["cycle", "candidate_id"],
-        how="left")
+    df = df.merge(
+        fin[["cycle", "candidate_id", "raised_usd", "spent_usd"]].rename(
+            columns={"raised_usd": "own_raised_usd", "spent_usd": "own_spent_usd"}
+        ),
+        on=["cycle", "candidate_id"],
+        how="left",
+    )
     df["support_per_voter"] = df.support_usd / df.registered_voters
     df["oppose_per_voter"] = df.oppose_usd / df.registered_voters
-    keep = ["race_id", "cycle", "date", "round", "district", "seat_open", "on_cycle", "candidate_id", "name",
-            "incumbent", "outcome", "votes", "pct_reported", "vote_share", "share_basis", "count_status",
-            "as_of", "rank", "n_candidates", "registered_voters", "ballots_cast", "turnout", "utla", "ccsa",
-            "seiu99", "support_usd", "oppose_usd", "support_union_usd", "support_charter_usd",
-            "oppose_union_usd", "oppose_charter_usd", "n_money_figures", "n_combined", "money_bounds",
-            "support_per_voter", "oppose_per_voter", "own_raised_usd", "own_spent_usd"]
+    keep = [
+        "race_id",
+        "cycle",
+        "date",
+        "round",
+        "district",
+        "seat_open",
+        "on_cycle",
+        "candidate_id",
+        "name",
+        "incumbent",
+        "outcome",
+        "votes",
+        "pct_reported",
+        "vote_share",
+        "share_basis",
+        "count_status",
+        "as_of",
+        "rank",
+        "n_candidates",
+        "registered_voters",
+        "ballots_cast",
+        "turnout",
+        "utla",
+        "ccsa",
+        "seiu99",
+        "support_usd",
+        "oppose_usd",
+        "support_union_usd",
+        "support_charter_usd",
+        "oppose_union_usd",
+        "oppose_charter_usd",
+        "n_money_figures",
+        "n_combined",
+        "money_bounds",
+        "support_per_voter",
+        "oppose_per_voter",
+        "own_raised_usd",
+        "own_spent_usd",
+    ]
     return df[keep].sort_values(["date", "district", "rank", "candidate_id"]).reset_index(drop=True)
 
 
@@ -171,28 +233,43 @@ def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
         top = g.nsmallest(2, "rank").sort_values("candidate_id")
         a, b = top.iloc[0], top.iloc[1]
         share_a = a.vote_share / (a.vote_share + b.vote_share)
-        rows.append({
-            "race_id": race_id, "cycle": a.cycle, "round": a["round"], "district": a.district,
-            "candidate_a": a.candidate_id, "candidate_b": b.candidate_id, "share_a": share_a,
-            "logit_share_a": float(np.log(share_a / (1 - share_a))), "turnout": a.turnout,
-            "on_cycle": a.on_cycle, "count_status": a.count_status,
-            "d_log_support": np.log1p(a.support_usd / 1e3) - np.log1p(b.support_usd / 1e3),
-            "d_log_oppose": np.log1p(a.oppose_usd / 1e3) - np.log1p(b.oppose_usd / 1e3),
-            "d_incumbent": int(a.incumbent) - int(b.incumbent), "d_utla": int(a.utla) - int(b.utla),
-            "d_ccsa": int(a.ccsa) - int(b.ccsa), "a_won": a.outcome in ("won", "advanced") and a["rank"] == 1,
-        })
+        rows.append(
+            {
+                "race_id": race_id,
+                "cycle": a.cycle,
+                "round": a["round"],
+                "district": a.district,
+                "candidate_a": a.candidate_id,
+                "candidate_b": b.candidate_id,
+                "share_a": share_a,
+                "logit_share_a": float(np.log(share_a / (1 - share_a))),
+                "turnout": a.turnout,
+                "on_cycle": a.on_cycle,
+                "count_status": a.count_status,
+                "d_log_support": np.log1p(a.support_usd / 1e3) - np.log1p(b.support_usd / 1e3),
+                "d_log_oppose": np.log1p(a.oppose_usd / 1e3) - np.log1p(b.oppose_usd / 1e3),
+                "d_incumbent": int(a.incumbent) - int(b.incumbent),
+                "d_utla": int(a.utla) - int(b.utla),
+                "d_ccsa": int(a.ccsa) - int(b.ccsa),
+                "a_won": a.outcome in ("won", "advanced") and a["rank"] == 1,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
     """COVERAGE.md: one row per race-round, one column per field group."""
-    lines = ["# Coverage of the LAUSD race dataset", "",
-             "Generated by `make data`; do not edit. One row per race-round. "
-             "votes: candidates with vote counts / all candidates; share: basis of vote shares; "
-             "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).", "",
-             "| race | round | seat | count status | candidates | votes | share | registered | ballots "
-             "| UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Coverage of the LAUSD race dataset",
+        "",
+        "Generated by `make data`; do not edit. One row per race-round. "
+        "votes: candidates with vote counts / all candidates; share: basis of vote shares; "
+        "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).",
+        "",
+        "| race | round | seat | count status | candidates | votes | share | registered | ballots "
+        "| UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
         g = cr[cr.race_id == rec["race_id"]]
         n = len(g)
@@ -202,12 +279,17 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
             f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
             f"| {fmt(rec['registered_voters'])} | {fmt(rec['ballots_cast'])} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
-            f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |")
+            f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
+        )
     n_r = len(races)
     cert = int((races.count_status == "certified").sum())
     with_money = cr.groupby("race_id").apply(lambda g: (g.support_usd + g.oppose_usd).gt(0).any()).sum()
-    lines += ["", f"Race-rounds: {n_r}; certified counts: {cert} ({cert / n_r:.0%}); "
-              f"with any IE figure for a candidate: {with_money} ({with_money / n_r:.0%}).", ""]
+    lines += [
+        "",
+        f"Race-rounds: {n_r}; certified counts: {cert} ({cert / n_r:.0%}); "
+        f"with any IE figure for a candidate: {with_money} ({with_money / n_r:.0%}).",
+        "",
+    ]
     return "\n".join(lines)
 
 

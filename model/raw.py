@@ -106,8 +106,12 @@ def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
     _check_cells(sources, "sources", set())
     dup = sources[sources.duplicated("source_id")]
     if len(dup):
-        raise DataError(sources.attrs["path"], f"duplicate source_id '{dup.iloc[0].source_id}'",
-                        int(dup.iloc[0]["_row"]), "source_id")
+        raise DataError(
+            sources.attrs["path"],
+            f"duplicate source_id '{dup.iloc[0].source_id}'",
+            int(dup.iloc[0]["_row"]),
+            "source_id",
+        )
     known = set(sources.source_id)
     for t in TABLES:
         if t != "sources":
@@ -141,8 +145,9 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
         raise DataError(rpath, f"duplicate race_id '{dup.iloc[0].race_id}'", int(dup.iloc[0]["_row"]), "race_id")
     for rec in races.to_dict("records"):
         if not rec["race_id"].startswith(rec["date"]):
-            raise DataError(rpath, f"race_id '{rec['race_id']}' does not start with its date {rec['date']}",
-                            rec["_row"], "race_id")
+            raise DataError(
+                rpath, f"race_id '{rec['race_id']}' does not start with its date {rec['date']}", rec["_row"], "race_id"
+            )
     race_ids = set(races.race_id)
     for rec in results.to_dict("records"):
         if rec["race_id"] not in race_ids:
@@ -151,8 +156,12 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
     dup = results[results.duplicated(key)]
     if len(dup):
         r = dup.iloc[0]
-        raise DataError(spath, f"duplicate candidate '{r.candidate_id}' in race {r.race_id} for the same count",
-                        int(r["_row"]), "candidate_id")
+        raise DataError(
+            spath,
+            f"duplicate candidate '{r.candidate_id}' in race {r.race_id} for the same count",
+            int(r["_row"]),
+            "candidate_id",
+        )
     ballots = races.set_index("race_id")["ballots_cast"]
     for (race_id, _status, _as_of), count in results.groupby(["race_id", "count_status", "as_of"]):
         votes = count["votes"]
@@ -160,8 +169,12 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
         cast = ballots.get(race_id)
         if cast is not None and pd.notna(cast) and total > cast:
             r = count.iloc[-1]
-            raise DataError(spath, f"votes in race {race_id} sum to {total:.0f}, above ballots cast {cast:.0f}",
-                            int(r["_row"]), "votes")
+            raise DataError(
+                spath,
+                f"votes in race {race_id} sum to {total:.0f}, above ballots cast {cast:.0f}",
+                int(r["_row"]),
+                "votes",
+            )
         # Shares are only comparable when this count has votes for every candidate in the race.
         complete = set(count.candidate_id) == set(results.candidate_id[results.race_id == race_id])
         if complete and votes.notna().all() and total > 0:
@@ -169,27 +182,39 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
                 if pd.notna(r["pct_reported"]):
                     computed = 100 * r["votes"] / total
                     if abs(computed - r["pct_reported"]) > PCT_TOLERANCE_POINTS:
-                        raise DataError(spath, f"pct_reported {r['pct_reported']} disagrees with votes/total "
-                                        f"= {computed:.2f}", int(r["_row"]), "pct_reported")
+                        raise DataError(
+                            spath,
+                            f"pct_reported {r['pct_reported']} disagrees with votes/total = {computed:.2f}",
+                            int(r["_row"]),
+                            "pct_reported",
+                        )
     by_cycle: dict[int, set[str]] = {}
     cycle_of = races.set_index("race_id")["cycle"]
     for race_id, cid in zip(results.race_id, results.candidate_id, strict=True):
         by_cycle.setdefault(int(cycle_of[race_id]), set()).add(cid)
-    for table, cols in (("endorsements", ["candidate_id"]), ("candidate_finance", ["candidate_id"]),
-                        ("spending", ["beneficiary_id", "target_id"])):
+    for table, cols in (
+        ("endorsements", ["candidate_id"]),
+        ("candidate_finance", ["candidate_id"]),
+        ("spending", ["beneficiary_id", "target_id"]),
+    ):
         frame = t[table]
         for rec in frame.to_dict("records"):
             cands = by_cycle.get(int(rec["cycle"]), set())
             for col in cols:
                 for cid in [c for c in str(rec[col]).split(";") if c]:
                     if cid not in cands:
-                        raise DataError(frame.attrs["path"], f"unknown candidate '{cid}' for cycle "
-                                        f"{int(rec['cycle'])} (not in results.csv)", rec["_row"], col)
+                        raise DataError(
+                            frame.attrs["path"],
+                            f"unknown candidate '{cid}' for cycle {int(rec['cycle'])} (not in results.csv)",
+                            rec["_row"],
+                            col,
+                        )
     for rec in t["spending"].to_dict("records"):
         if pd.isna(rec["district"]):
             continue  # citywide aggregates may name no candidate
         if rec["stance"] == "support" and not rec["beneficiary_id"]:
-            raise DataError(t["spending"].attrs["path"], "support figure names no beneficiary", rec["_row"],
-                            "beneficiary_id")
+            raise DataError(
+                t["spending"].attrs["path"], "support figure names no beneficiary", rec["_row"], "beneficiary_id"
+            )
         if rec["stance"] == "oppose" and not rec["target_id"]:
             raise DataError(t["spending"].attrs["path"], "oppose figure names no target", rec["_row"], "target_id")

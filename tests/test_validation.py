@@ -33,8 +33,9 @@ def edit(path: Path, line: int, field: str, value: str) -> None:
 
 def run(raw: Path, tmp_path: Path, capsys) -> tuple[int, str]:
     """Run `model data` on raw into tmp_path; return exit code and stderr."""
-    code = main(["data", "--raw", str(raw), "--out", str(tmp_path / "clean"),
-                 "--coverage", str(tmp_path / "COVERAGE.md")])
+    code = main(
+        ["data", "--raw", str(raw), "--out", str(tmp_path / "clean"), "--coverage", str(tmp_path / "COVERAGE.md")]
+    )
     return code, capsys.readouterr().err
 
 
@@ -69,13 +70,12 @@ def test_committed_clean_tables_match_a_rebuild(tmp_path, capsys):
         ("races", 2, "ballots_cast", "10", "above ballots cast"),
     ],
 )
-def test_bad_cell_gives_one_line_error_and_writes_nothing(raw, tmp_path, capsys, table, line, field, value,
-                                                          message):
+def test_bad_cell_gives_one_line_error_and_writes_nothing(raw, tmp_path, capsys, table, line, field, value, message):
     edit(raw / f"{table}.csv", line, field, value)
     code, err = run(raw, tmp_path, capsys)
     assert code == 2
     assert message in err
-    assert f"{table}.csv:" in err and field in err or "results.csv" in err
+    assert (f"{table}.csv:" in err and field in err) or "results.csv" in err
     assert err.count("\n") == 1
     assert not (tmp_path / "clean").exists() and not (tmp_path / "COVERAGE.md").exists()
 
