@@ -13,6 +13,18 @@ from model import atomic
 from model.raw import load_raw
 
 STATUS_RANK = {"certified": 0, "semi_official": 1, "preliminary": 2}
+# Plug-in money columns of candidate_races, per candidate-round.
+MONEY_COLUMNS = (
+    "support_usd",
+    "oppose_usd",
+    "support_union_usd",
+    "support_charter_usd",
+    "oppose_union_usd",
+    "oppose_charter_usd",
+    "n_money_figures",
+    "n_combined",
+    "money_bounds",
+)
 ROUND_OF_SCOPE = {
     "primary": ("primary", "special_primary"),
     "general": ("general", "special_general"),
@@ -96,19 +108,7 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
                     continue
                 race_id = mine.sort_values("date").race_id.iloc[-1]
                 rows.append({**rec, "race_id": race_id, "candidate_id": cid, "kind": stance, "single": single})
-    cols = [
-        "race_id",
-        "candidate_id",
-        "support_usd",
-        "oppose_usd",
-        "support_union_usd",
-        "support_charter_usd",
-        "oppose_union_usd",
-        "oppose_charter_usd",
-        "n_money_figures",
-        "n_combined",
-        "money_bounds",
-    ]
+    cols = ["race_id", "candidate_id", *MONEY_COLUMNS]
     if not rows:
         return pd.DataFrame(columns=cols)
     fig = pd.DataFrame(rows)
@@ -201,15 +201,7 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "utla",
         "ccsa",
         "seiu99",
-        "support_usd",
-        "oppose_usd",
-        "support_union_usd",
-        "support_charter_usd",
-        "oppose_union_usd",
-        "oppose_charter_usd",
-        "n_money_figures",
-        "n_combined",
-        "money_bounds",
+        *MONEY_COLUMNS,
         "support_per_voter",
         "oppose_per_voter",
         "own_raised_usd",
