@@ -43,8 +43,8 @@ test-slow: $(VENV)/.installed ## slow statistical checks (parameter recovery at 
 	$(PY) -m pytest -q -m slow
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check model tests analysis
-	$(VENV)/bin/ruff format --check model tests analysis
+	$(VENV)/bin/ruff check model tests
+	$(VENV)/bin/ruff format --check model tests
 
 bench: data ## (not built yet: issue 5) time each model; writes bench/results.json
 	@echo "make bench: not built yet (issue 5)." >&2; exit 1
