@@ -145,7 +145,6 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     races, results = t["races"], t["results"]
     counts = vote_shares(choose_counts(results))
     df = counts.merge(races.drop(columns=["_row", "source_ids", "notes", "count_status"]), on="race_id")
-    df = df.rename(columns={"count_status": "count_status"})
     df["turnout"] = df.ballots_cast / df.registered_voters
     df["on_cycle"] = df.cycle >= 2020  # LAUSD moved to statewide even-year elections in 2020
     df["seat_open"] = df.seat == "open"
@@ -249,6 +248,11 @@ def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _count(value: float) -> str:
+    """A whole number with thousands separators, or a dash when unknown."""
+    return "—" if pd.isna(value) else f"{value:,.0f}"
+
+
 def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
     """COVERAGE.md: one row per race-round, one column per field group."""
     lines = [
@@ -265,11 +269,10 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
         g = cr[cr.race_id == rec["race_id"]]
         n = len(g)
-        fmt = lambda v: "—" if pd.isna(v) else f"{v:,.0f}"  # noqa: E731
         lines.append(
             f"| {rec['race_id']} | {rec['round']} | {rec['seat']} | {rec['count_status'] or 'no count'} | {n} "
             f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
-            f"| {fmt(rec['registered_voters'])} | {fmt(rec['ballots_cast'])} "
+            f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
             f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
         )

@@ -163,6 +163,7 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
             "candidate_id",
         )
     ballots = races.set_index("race_id")["ballots_cast"]
+    candidates_of = results.groupby("race_id").candidate_id.agg(set)
     for (race_id, _status, _as_of), count in results.groupby(["race_id", "count_status", "as_of"]):
         votes = count["votes"]
         total = votes.sum()
@@ -176,7 +177,7 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
                 "votes",
             )
         # Shares are only comparable when this count has votes for every candidate in the race.
-        complete = set(count.candidate_id) == set(results.candidate_id[results.race_id == race_id])
+        complete = set(count.candidate_id) == candidates_of[race_id]
         if complete and votes.notna().all() and total > 0:
             for r in count.to_dict("records"):
                 if pd.notna(r["pct_reported"]):
