@@ -145,7 +145,8 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     races, results = t["races"], t["results"]
     counts = vote_shares(choose_counts(results))
     df = counts.merge(races.drop(columns=["_row", "source_ids", "notes", "count_status"]), on="race_id")
-    df["turnout"] = df.ballots_cast / df.registered_voters
+    # Counts beat a printed percentage: the percentage is rounded and sometimes county-wide.
+    df["turnout"] = (df.ballots_cast / df.registered_voters).fillna(df.turnout_pct / 100)
     df["on_cycle"] = df.cycle >= 2020  # LAUSD moved to statewide even-year elections in 2020
     df["seat_open"] = df.seat == "open"
     df["n_candidates"] = df.groupby("race_id").candidate_id.transform("size")
@@ -253,6 +254,12 @@ def _count(value: float) -> str:
     return "—" if pd.isna(value) else f"{value:,.0f}"
 
 
+def _pct(turnout: pd.Series) -> str:
+    """A race's turnout as a whole percent, or a dash when unknown."""
+    t = turnout.dropna()
+    return "—" if t.empty else f"{100 * t.iloc[0]:.0f}%"
+
+
 def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
     """COVERAGE.md: one row per race-round, one column per field group."""
     lines = [
@@ -263,8 +270,8 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).",
         "",
         "| race | round | seat | count status | candidates | votes | share | registered | ballots "
-        "| UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| turnout | UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
         g = cr[cr.race_id == rec["race_id"]]
@@ -272,7 +279,7 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         lines.append(
             f"| {rec['race_id']} | {rec['round']} | {rec['seat']} | {rec['count_status'] or 'no count'} | {n} "
             f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
-            f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} "
+            f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} | {_pct(g.turnout)} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
             f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
         )

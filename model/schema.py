@@ -46,6 +46,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("registered_voters", "int", required=False, doc="registered voters in the district"),
         Column("ballots_cast", "int", required=False, doc="ballots cast in the district"),
         Column(
+            "turnout_pct",
+            "pct",
+            required=False,
+            doc="turnout in percent as a source prints it, where registered voters or ballots are not given",
+        ),
+        Column(
             "count_status",
             "enum",
             required=False,
