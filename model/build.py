@@ -78,14 +78,11 @@ def vote_shares(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out)
 
 
-def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Plug-in IE dollars per candidate-round and stance from single-candidate figures.
+def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (spending figure, candidate, stance) it bears on, with the race-round it belongs to.
 
-    Rule (documented in data/README.md): per committee take the final figure, else the latest, else the
-    largest; a round's total is the larger of any 'all committees' figure and the sum over committees.
-    Cycle-scope figures go to the last round the candidate ran in. Combined for/against figures and
-    figures shared by several candidates are counted in n_combined but not split here (the Bayesian
-    model treats them as constraints on latent spending)."""
+    Cycle-scope figures go to the last round the candidate ran in. Column single is True when the figure
+    is about that candidate and stance alone (not a combined or shared sum); _row is the figure's line."""
     rounds = (
         results[["race_id", "candidate_id"]]
         .drop_duplicates()
@@ -108,10 +105,21 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
                     continue
                 race_id = mine.sort_values("date").race_id.iloc[-1]
                 rows.append({**rec, "race_id": race_id, "candidate_id": cid, "kind": stance, "single": single})
+    return pd.DataFrame(rows)
+
+
+def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Plug-in IE dollars per candidate-round and stance from single-candidate figures.
+
+    Rule (documented in data/README.md): per committee take the final figure, else the latest, else the
+    largest; a round's total is the larger of any 'all committees' figure and the sum over committees.
+    Cycle-scope figures go to the last round the candidate ran in. Combined for/against figures and
+    figures shared by several candidates are counted in n_combined but not split here (the Bayesian
+    model treats them as constraints on latent spending)."""
     cols = ["race_id", "candidate_id", *MONEY_COLUMNS]
-    if not rows:
+    fig = money_figure_parts(spending, races, results)
+    if fig.empty:
         return pd.DataFrame(columns=cols)
-    fig = pd.DataFrame(rows)
     out = []
     for (race_id, cid), g in fig.groupby(["race_id", "candidate_id"], sort=True):
         rec = {
@@ -123,14 +131,14 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
         }
         for kind in ("support", "oppose"):
             k = g[(g.kind == kind) & g.single]
-            rec[f"{kind}_usd"] = _total(k)
+            rec[f"{kind}_usd"] = total_usd(k)
             for side in ("union", "charter"):
-                rec[f"{kind}_{side}_usd"] = _total(k[k.side == side])
+                rec[f"{kind}_{side}_usd"] = total_usd(k[k.side == side])
         out.append(rec)
     return pd.DataFrame(out)[cols]
 
 
-def _total(figures: pd.DataFrame) -> float:
+def total_usd(figures: pd.DataFrame) -> float:
     """Total dollars of a set of figures for one candidate-round and stance (see the rule above)."""
     if figures.empty:
         return 0.0

@@ -1,0 +1,200 @@
+"""PyMC model builders (they only build: sampling, saving and plotting live elsewhere) and the numpy
+twins of their likelihoods, used for log-likelihoods, predictive draws, counterfactuals and simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from scipy.special import gammaln
+
+from model.features import VoteShareData, turnout_z
+from model.priors import Prior
+
+# Measurement noise of reported IE figures on the log scale. An exact final filing is taken to within
+# 2 %, an "about $X" press figure to within 15 % (rounding to one or two significant digits), and a lower
+# bound is a soft step 2 % wide (a hard step would give NUTS a discontinuity).
+MONEY_SD_EXACT = 0.02
+MONEY_SD_APPROX = 0.15
+MONEY_SD_LOWER = 0.02
+
+HEAD_TO_HEAD_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa")
+HEAD_TO_HEAD_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")
+
+
+def prior_rv(name: str, priors: dict[str, Prior], **kwargs) -> pt.TensorVariable:
+    """Create the PyMC random variable for a named prior inside the current model."""
+    p = priors[name]
+    if p.dist == "normal":
+        return pm.Normal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+    if p.dist == "halfnormal":
+        return pm.HalfNormal(name, sigma=p.params["sigma"], **kwargs)
+    if p.dist == "lognormal":
+        return pm.LogNormal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+    raise ValueError(f"unknown prior family {p.dist}")
+
+
+def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
+    """Normal linear model of the logit two-way share of candidate a on a-minus-b differences.
+
+    No intercept (orientation is arbitrary). Under a multinomial logit, logit(a's two-way share) is exactly
+    eta_a - eta_b, so these coefficients estimate the same quantities as vote_share_hierarchical's."""
+    rows = h2h.dropna(subset=["logit_share_a"])
+    coords = {"race": rows.race_id.to_list(), "term": list(HEAD_TO_HEAD_TERMS)}
+    with pm.Model(coords=coords) as model:
+        x = pm.Data("x", rows[list(HEAD_TO_HEAD_TERMS)].to_numpy(dtype=float), dims=("race", "term"))
+        beta = pt.stack([prior_rv(name, priors) for name in HEAD_TO_HEAD_PRIORS])
+        sigma = prior_rv("sigma_head_to_head", priors)
+        pm.Normal("logit_share_a", mu=x @ beta, sigma=sigma, observed=rows.logit_share_a.to_numpy(), dims="race")
+    return model
+
+
+def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str = "latent") -> pm.Model:
+    """Multinomial-logit vote shares with a Dirichlet likelihood (overdispersion), log money (diminishing
+    returns), support/oppose effects partially pooled across cycles and districts, incumbency,
+    endorsements, and turnout interactions (turnout imputed by its era mean where unknown: a latent
+    turnout that enters only through an interaction is a bilinear term the data cannot pin down).
+
+    money='latent': true IE per candidate and stance is a latent quantity constrained by the reported
+    figures (exact, approximate, lower bounds, combined sums); money='plugin': the plug-in totals."""
+    if money not in ("latent", "plugin"):
+        raise ValueError("money must be 'latent' or 'plugin'")
+    coords = {
+        "candidate": [f"{r} {c}" for r, c in zip(data.frame.race_id, data.frame.candidate_id, strict=True)],
+        "race": data.race_ids,
+        "cycle": data.cycles,
+        "district": data.districts,
+        "component": data.component_label,
+    }
+    if money == "latent":
+        coords["cell"] = [f"{r} {c} {s}" for r, c, s in data.money.cells.to_numpy()]
+    with pm.Model(coords=coords) as model:
+        b = {n: prior_rv(n, priors) for n in ("beta_incumbent", "beta_utla", "beta_ccsa")}
+        b_turnout_utla = prior_rv("beta_turnout_utla", priors)
+        b_turnout_support = prior_rv("beta_turnout_support", priors)
+        slopes = {}
+        for stance in ("support", "oppose"):
+            mean = prior_rv(f"beta_{stance}", priors)
+            tau_c = prior_rv(f"tau_cycle_{stance}", _alias(priors, "tau_cycle"))
+            tau_d = prior_rv(f"tau_district_{stance}", _alias(priors, "tau_district"))
+            z_c = pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
+            z_d = pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
+            pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
+            slopes[stance] = mean + tau_c * z_c[data.cycle_idx] + tau_d * z_d[data.district_idx]
+        if money == "latent":
+            log_support, log_oppose = _latent_money(data, priors)
+        else:
+            log_support, log_oppose = data.log_support, data.log_oppose
+        tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
+        eta = pm.Deterministic(
+            "eta",
+            slopes["support"] * log_support
+            + slopes["oppose"] * log_oppose
+            + b["beta_incumbent"] * data.incumbent
+            + b["beta_utla"] * data.utla
+            + b["beta_ccsa"] * data.ccsa
+            + b_turnout_utla * data.utla * tz
+            + b_turnout_support * log_support * tz,
+            dims="candidate",
+        )
+        concentration = prior_rv("concentration", priors)
+        pm.Potential("vote_share_loglik", dirichlet_loglik(eta, concentration, data, xp=_PT).sum())
+    return model
+
+
+def _alias(priors: dict[str, Prior], name: str) -> dict[str, Prior]:
+    """The same prior under the support- and oppose-specific names the model uses."""
+    return {f"{name}_support": priors[name], f"{name}_oppose": priors[name]}
+
+
+def _latent_money(data: VoteShareData, priors: dict[str, Prior]) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Latent log true money per cell, tied to the evidence by Potentials; returns log(1+$k) per candidate."""
+    ev = data.money
+    mu = prior_rv("money_log_mu", priors)
+    sd = prior_rv("money_log_sigma", priors)
+    z = pm.Normal("z_money", 0, 1, dims="cell")
+    true_k = pm.Deterministic("money_k", pt.exp(mu + sd * z), dims="cell")  # true IE in $ thousands
+    log_total = pt.log(pt.as_tensor(ev.incidence) @ true_k)
+    log_reported = np.log(ev.amount_usd / 1000.0)
+    for kind, sd_kind in (("exact", MONEY_SD_EXACT), ("approx", MONEY_SD_APPROX)):
+        m = ev.kind == kind
+        if m.any():
+            pm.Potential(f"money_{kind}", pm.logp(pm.Normal.dist(log_total[m], sd_kind), log_reported[m]).sum())
+    m = ev.kind == "lower"
+    if m.any():
+        step = pm.logcdf(pm.Normal.dist(log_reported[m], MONEY_SD_LOWER), log_total[m])
+        pm.Potential("money_lower", step.sum())
+    padded = pt.concatenate([pt.log1p(true_k), pt.zeros(1)])  # index -1 = no figure = no money
+    return padded[data.support_cell], padded[data.oppose_cell]
+
+
+class _Numpy:
+    """Array operations for the numpy twin (draws on leading axes, candidates/races last)."""
+
+    exp, log, gammaln = staticmethod(np.exp), staticmethod(np.log), staticmethod(gammaln)
+
+    @staticmethod
+    def segment_sum(x, idx, n):
+        """Sum the last axis of x into n groups."""
+        out = np.zeros((*x.shape[:-1], n))
+        np.add.at(out, (..., idx), x)
+        return out
+
+
+class _Pytensor:
+    """Array operations for the PyMC model (one draw)."""
+
+    exp, log, gammaln = staticmethod(pt.exp), staticmethod(pt.log), staticmethod(pt.gammaln)
+
+    @staticmethod
+    def segment_sum(x, idx, n):
+        """Sum x into n groups."""
+        return pt.inc_subtensor(pt.zeros(n)[idx], x)
+
+
+_PT, _NP = _Pytensor, _Numpy
+
+
+def dirichlet_loglik(eta, concentration, data: VoteShareData, xp=_NP):
+    """Log density of the observed component shares per race (last axis: race).
+
+    Shares within a race are Dirichlet with mean softmax(eta) and the given concentration; a lump of
+    candidates with unknown shares has the sum of their parameters."""
+    p = race_softmax(eta, data, xp)
+    n_comp = len(data.component_share)
+    alpha = xp.segment_sum(p, data.component_idx, n_comp) * _expand(concentration, xp)
+    y = np.log(data.component_share)
+    per_comp = (alpha - 1.0) * y - xp.gammaln(alpha)
+    return xp.segment_sum(per_comp, data.component_race, data.n_race) + xp.gammaln(_expand(concentration, xp))
+
+
+def race_softmax(eta, data: VoteShareData, xp=_NP):
+    """Each candidate's expected vote share: softmax of eta within its race."""
+    shift = eta.max(axis=-1, keepdims=True) if xp is _NP else eta.max()
+    w = xp.exp(eta - shift)
+    total = xp.segment_sum(w, data.race_idx, data.n_race)
+    return w / total[..., data.race_idx]
+
+
+def _expand(x, xp):
+    """Give a per-draw scalar a trailing axis so it broadcasts against per-race arrays."""
+    return x[..., None] if xp is _NP and np.ndim(x) else x
+
+
+def component_predictive(eta: np.ndarray, concentration: np.ndarray, data: VoteShareData, rng) -> np.ndarray:
+    """Draw component shares (draws, component) from the Dirichlet predictive."""
+    p = race_softmax(eta, data)
+    alpha = _NP.segment_sum(p, data.component_idx, len(data.component_share)) * concentration[:, None]
+    gam = rng.gamma(np.maximum(alpha, 1e-300))
+    return gam / _NP.segment_sum(gam, data.component_race, data.n_race)[:, data.component_race]
+
+
+def component_marginal_loglik(eta: np.ndarray, concentration: np.ndarray, data: VoteShareData) -> np.ndarray:
+    """Log density of each component's observed share under its Beta marginal (draws, component);
+    used for LOO-PIT, which needs one predictive per observed number."""
+    p = race_softmax(eta, data)
+    a = _NP.segment_sum(p, data.component_idx, len(data.component_share)) * concentration[:, None]
+    b = concentration[:, None] - a
+    y = data.component_share
+    return (a - 1) * np.log(y) + (b - 1) * np.log1p(-y) - (gammaln(a) + gammaln(b) - gammaln(a + b))

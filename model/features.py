@@ -1,0 +1,205 @@
+"""Model inputs from the clean and raw tables: vote-share components, money features and money evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from model.build import money_figure_parts, total_usd
+
+MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
+TURNOUT_CENTRE = 0.25  # fallback centre when no race has a turnout figure
+TURNOUT_STEP = 0.10  # turnout is measured per 10 points, so coefficients read "per 10 points of turnout"
+SHARE_FLOOR = 1e-4  # a reported 0.0 % share would make the Dirichlet density infinite
+EVIDENCE_KINDS = ("exact", "approx", "lower")
+
+
+@dataclass(frozen=True)
+class MoneyEvidence:
+    """Reported IE figures as constraints on latent true spending per (candidate-round, stance) cell.
+
+    incidence[e, c] = 1 when evidence e is a figure (or a sum over committees) covering cell c; the
+    figure says the cells' total is about (approx), exactly (exact) or at least (lower) amount_usd."""
+
+    cells: pd.DataFrame  # race_id, candidate_id, stance (support | oppose)
+    incidence: np.ndarray  # (evidence, cell) 0/1
+    amount_usd: np.ndarray  # (evidence,)
+    kind: np.ndarray  # (evidence,) strings from EVIDENCE_KINDS
+    source_rows: list[str]  # spending.csv lines behind each evidence row, for tracing
+
+
+@dataclass(frozen=True)
+class VoteShareData:
+    """Arrays for the multinomial vote-share model; one row per candidate of a modelled race-round."""
+
+    frame: pd.DataFrame  # the candidate_races rows used, in model order
+    race_ids: list[str]
+    cycles: list[int]
+    districts: list[int]
+    race_idx: np.ndarray  # (candidate,) race of each row
+    cycle_idx: np.ndarray  # (candidate,)
+    district_idx: np.ndarray  # (candidate,)
+    incumbent: np.ndarray
+    utla: np.ndarray
+    ccsa: np.ndarray
+    log_support: np.ndarray  # plug-in log(1 + support $k)
+    log_oppose: np.ndarray
+    support_cell: np.ndarray  # (candidate,) index into money.cells, -1 when no figure (true money 0)
+    oppose_cell: np.ndarray
+    turnout: np.ndarray  # (race,) observed turnout 0-1, NaN when unknown
+    turnout_filled: np.ndarray  # (race,) turnout with unknowns imputed by the era's observed mean
+    turnout_centre: float  # mean of turnout_filled: centring there keeps main effects and interactions apart
+    on_cycle: np.ndarray  # (race,) 0/1
+    component_idx: np.ndarray  # (candidate,) Dirichlet component: own share, or the race's lump of unknowns
+    component_race: np.ndarray  # (component,)
+    component_share: np.ndarray  # (component,) observed share of each component
+    component_label: list[str]
+    money: MoneyEvidence = field(repr=False)
+
+    @property
+    def n_race(self) -> int:
+        """Number of race-rounds."""
+        return len(self.race_ids)
+
+
+def log_money(usd: np.ndarray | pd.Series) -> np.ndarray:
+    """log(1 + dollars / 1000): diminishing returns, 0 for no money."""
+    return np.log1p(np.asarray(usd, dtype=float) / MONEY_UNIT_USD)
+
+
+def turnout_z(turnout, centre: float):
+    """Turnout (0-1) in steps of 10 points from a centre (numpy or pytensor)."""
+    return (turnout - centre) / TURNOUT_STEP
+
+
+def impute_turnout(turnout: np.ndarray, on_cycle: np.ndarray) -> np.ndarray:
+    """Fill unknown turnout with the mean observed turnout of the same era (off-/on-cycle), else of all
+    races, else the centre (then the turnout terms are identified by the prior alone)."""
+    filled = turnout.copy()
+    overall = np.nanmean(turnout) if np.isfinite(turnout).any() else TURNOUT_CENTRE
+    for era in (False, True):
+        same = on_cycle == era
+        seen = turnout[same & np.isfinite(turnout)]
+        filled[same & ~np.isfinite(turnout)] = seen.mean() if len(seen) else overall
+    return filled
+
+
+def modelled_races(cr: pd.DataFrame) -> pd.DataFrame:
+    """Candidate rows of contested race-rounds with at least one known vote share."""
+    known = cr.groupby("race_id").vote_share.transform(lambda s: s.notna().sum())
+    size = cr.groupby("race_id").candidate_id.transform("size")
+    return cr[(size >= 2) & (known >= 1)].sort_values(["date", "district", "race_id", "candidate_id"])
+
+
+def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvidence:
+    """Group reported IE figures into evidence on latent cells for the candidate rows given.
+
+    A single-candidate stance gets one evidence row: the plug-in total of its figures (data/README.md);
+    it is exact only if every figure is exact and final, a lower bound if any is 'at least' or a running
+    total, else approximate. A combined or shared figure constrains the sum of its cells: a lower bound
+    when it comes from one committee (others may have spent too), else its own bound."""
+    parts = money_figure_parts(raw["spending"], raw["races"], raw["results"])
+    keep = set(zip(rows.race_id, rows.candidate_id, strict=True))
+    if parts.empty:
+        cells = pd.DataFrame(columns=["race_id", "candidate_id", "stance"])
+        return MoneyEvidence(cells, np.zeros((0, 0)), np.zeros(0), np.array([], dtype=str), [])
+    parts = parts[[(r, c) in keep for r, c in zip(parts.race_id, parts.candidate_id, strict=True)]]
+    cells = (
+        parts[["race_id", "candidate_id", "kind"]]
+        .drop_duplicates()
+        .rename(columns={"kind": "stance"})
+        .sort_values(["race_id", "candidate_id", "stance"])
+        .reset_index(drop=True)
+    )
+    cell_of = {tuple(r): i for i, r in enumerate(cells[["race_id", "candidate_id", "stance"]].to_numpy())}
+    evidence: list[tuple[list[int], float, str, str]] = []
+    for (race_id, cid, stance), g in parts[parts.single].groupby(["race_id", "candidate_id", "kind"], sort=True):
+        evidence.append(([cell_of[(race_id, cid, stance)]], total_usd(g), _kind(g), _lines(g)))
+    for _row, g in parts[~parts.single].groupby("_row", sort=True):
+        idx = sorted(cell_of[(r, c, k)] for r, c, k in zip(g.race_id, g.candidate_id, g.kind, strict=True))
+        kind = _kind(g) if (g.committee == "all").all() else "lower"
+        evidence.append((idx, float(g.amount_usd.iloc[0]), kind, _lines(g)))
+    incidence = np.zeros((len(evidence), len(cells)))
+    for e, (idx, *_rest) in enumerate(evidence):
+        incidence[e, idx] = 1.0
+    amount = np.array([max(a, 1.0) for _i, a, _k, _l in evidence])  # a $0 figure is a bound of $1: log-safe
+    kinds = np.array([k for _i, _a, k, _l in evidence])
+    return MoneyEvidence(cells, incidence, amount, kinds, [lines for *_x, lines in evidence])
+
+
+def _kind(figures: pd.DataFrame) -> str:
+    """Evidence kind of a set of figures (see money_evidence)."""
+    if (figures.bound == "at_least").any() or (~figures.final.astype(bool)).any():
+        return "lower"
+    return "exact" if (figures.bound == "exact").all() else "approx"
+
+
+def _lines(figures: pd.DataFrame) -> str:
+    """spending.csv line numbers behind a piece of evidence."""
+    return ";".join(str(r) for r in sorted(set(figures._row)))
+
+
+def vote_share_data(cr: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> VoteShareData:
+    """Assemble the vote-share model's arrays from candidate_races and the raw tables."""
+    rows = modelled_races(cr).reset_index(drop=True)
+    race_ids = list(dict.fromkeys(rows.race_id))
+    race_idx = rows.race_id.map({r: i for i, r in enumerate(race_ids)}).to_numpy()
+    cycles = sorted(int(c) for c in rows.cycle.unique())
+    districts = sorted(int(d) for d in rows.district.unique())
+    money = money_evidence(raw, rows)
+    cell_of = {tuple(r): i for i, r in enumerate(money.cells[["race_id", "candidate_id", "stance"]].to_numpy())}
+    comp_idx, comp_race, comp_share, comp_label = _components(rows, race_idx)
+    per_race = rows.drop_duplicates("race_id").set_index("race_id").loc[race_ids]
+    filled = impute_turnout(per_race.turnout.to_numpy(dtype=float), per_race.on_cycle.to_numpy(dtype=bool))
+    return VoteShareData(
+        frame=rows,
+        race_ids=race_ids,
+        cycles=cycles,
+        districts=districts,
+        race_idx=race_idx,
+        cycle_idx=rows.cycle.astype(int).map({c: i for i, c in enumerate(cycles)}).to_numpy(),
+        district_idx=rows.district.astype(int).map({d: i for i, d in enumerate(districts)}).to_numpy(),
+        incumbent=rows.incumbent.astype(float).to_numpy(),
+        utla=rows.utla.astype(float).to_numpy(),
+        ccsa=rows.ccsa.astype(float).to_numpy(),
+        log_support=log_money(rows.support_usd),
+        log_oppose=log_money(rows.oppose_usd),
+        support_cell=np.array([cell_of.get((r, c, "support"), -1) for r, c in zip(rows.race_id, rows.candidate_id)]),
+        oppose_cell=np.array([cell_of.get((r, c, "oppose"), -1) for r, c in zip(rows.race_id, rows.candidate_id)]),
+        turnout=per_race.turnout.to_numpy(dtype=float),
+        turnout_filled=filled,
+        turnout_centre=float(filled.mean()),
+        on_cycle=per_race.on_cycle.astype(float).to_numpy(),
+        component_idx=comp_idx,
+        component_race=comp_race,
+        component_share=comp_share,
+        component_label=comp_label,
+        money=money,
+    )
+
+
+def _components(rows: pd.DataFrame, race_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Dirichlet components: each candidate with a known share, plus one lump per race of the
+    candidates whose share is unknown (a Dirichlet aggregates exactly: the lump's parameter is the sum)."""
+    comp_idx = np.empty(len(rows), dtype=int)
+    comp_race, comp_share, comp_label = [], [], []
+    for r in np.unique(race_idx):
+        members = np.flatnonzero(race_idx == r)
+        share = rows.vote_share.to_numpy()[members]
+        known = ~np.isnan(share)
+        known_total = share[known].sum()
+        lump = max(1.0 - known_total, SHARE_FLOOR) if (~known).any() else 0.0
+        scale = known_total + lump  # renormalise so the components sum to one
+        for i in members[known]:
+            comp_idx[i] = len(comp_race)
+            comp_race.append(r)
+            comp_share.append(max(rows.vote_share.iloc[i] / scale, SHARE_FLOOR))
+            comp_label.append(f"{rows.race_id.iloc[i]} {rows.candidate_id.iloc[i]}")
+        if (~known).any():
+            comp_idx[members[~known]] = len(comp_race)
+            comp_race.append(r)
+            comp_share.append(lump / scale)
+            comp_label.append(f"{rows.race_id.iloc[members[0]]} (others, share unknown)")
+    return comp_idx, np.array(comp_race), np.array(comp_share), comp_label

@@ -1,0 +1,120 @@
+"""Prior presets: declarative defaults in code, a user TOML merged over them, unknown keys rejected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.errors import UserError
+
+PRESET_DIR = Path(__file__).resolve().parents[1] / "analysis" / "priors"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One prior: a distribution family, its parameters, and what the parameter means (units)."""
+
+    dist: str
+    params: dict[str, float]
+    doc: str
+
+
+# Parameters each family accepts, and which must be positive.
+FAMILIES = {
+    "normal": ("mu", "sigma"),
+    "halfnormal": ("sigma",),
+    "lognormal": ("mu", "sigma"),
+}
+POSITIVE = {"sigma"}
+
+# Effects are on the log-odds of a candidate's vote share. Money enters as log(1 + dollars / 1000), so
+# one unit is an e-fold (x2.7) increase in spending; 0.5 per unit would mean +12 points at 50 % share
+# for each e-fold, an implausibly large effect that a weakly informative prior still allows.
+DEFAULT_PRIORS: dict[str, Prior] = {
+    "beta_support": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "support IE for the candidate, per log(1+$k)"),
+    "beta_oppose": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.5}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
+    ),
+    "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "incumbent on the ballot"),
+    "beta_utla": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by UTLA"),
+    "beta_ccsa": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by CCSA Advocates"),
+    "beta_turnout_utla": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.5}, "extra UTLA-endorsement effect per 10 points of turnout"
+    ),
+    "beta_turnout_support": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.25}, "extra support-IE effect per 10 points of turnout, per log(1+$k)"
+    ),
+    "tau_cycle": Prior("halfnormal", {"sigma": 0.1}, "sd across cycles of the support and oppose effects"),
+    "tau_district": Prior("halfnormal", {"sigma": 0.1}, "sd across districts of the support and oppose effects"),
+    "concentration": Prior(
+        "lognormal", {"mu": 3.5, "sigma": 1.0}, "Dirichlet concentration of shares (higher = less noise)"
+    ),
+    "sigma_head_to_head": Prior("halfnormal", {"sigma": 1.0}, "residual sd of the head-to-head logit share"),
+    "money_log_mu": Prior("normal", {"mu": 5.0, "sigma": 1.5}, "mean of log true IE ($k) per candidate and stance"),
+    "money_log_sigma": Prior("halfnormal", {"sigma": 1.5}, "sd of log true IE ($k) per candidate and stance"),
+}
+
+
+def load_priors(path: Path | None) -> dict[str, Prior]:
+    """Return the default priors with a TOML file's tables merged over them (None: defaults)."""
+    priors = dict(DEFAULT_PRIORS)
+    if path is None:
+        return priors
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: priors file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{path}: not valid TOML ({err})") from None
+    known = ", ".join(sorted(DEFAULT_PRIORS))
+    for name, table in raw.items():
+        if name not in DEFAULT_PRIORS:
+            raise UserError(f"{path}: [{name}]: unknown prior name; known: {known}")
+        if not isinstance(table, dict):
+            raise UserError(f"{path}: {name}: expected a table like [{name}] with its parameters")
+        base = DEFAULT_PRIORS[name]
+        dist = table.get("dist", base.dist)
+        if dist not in FAMILIES:
+            raise UserError(f"{path}: [{name}] dist: unknown family '{dist}'; known: {', '.join(FAMILIES)}")
+        params = dict(base.params) if dist == base.dist else {}
+        for key, value in table.items():
+            if key == "dist":
+                continue
+            if key not in FAMILIES[dist]:
+                raise UserError(f"{path}: [{name}] {key}: unknown parameter for {dist}; known: {', '.join(FAMILIES[dist])}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise UserError(f"{path}: [{name}] {key}: expected a number, got {value!r}")
+            if key in POSITIVE and value <= 0:
+                raise UserError(f"{path}: [{name}] {key}: must be positive, got {value}")
+            params[key] = float(value)
+        missing = [p for p in FAMILIES[dist] if p not in params]
+        if missing:
+            raise UserError(f"{path}: [{name}]: {dist} needs {', '.join(missing)}")
+        priors[name] = Prior(dist, params, base.doc)
+    return priors
+
+
+def resolve_preset(name_or_path: str) -> Path | None:
+    """Map a preset name (default, skeptical, literature) or a path to a TOML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml":
+        return candidate
+    preset = PRESET_DIR / f"{name_or_path}.toml"
+    if not preset.exists():
+        names = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+        raise UserError(f"{name_or_path}: unknown prior preset; known: {names} (or give a path to a .toml file)")
+    return preset
+
+
+def priors_as_dict(priors: dict[str, Prior]) -> dict[str, dict]:
+    """Plain-data form of priors (for manifests and the report)."""
+    return {k: {"dist": p.dist, **p.params} for k, p in sorted(priors.items())}
+
+
+def priors_hash(priors: dict[str, Prior]) -> str:
+    """Content hash of the effective priors (not of the file's formatting)."""
+    return hashlib.sha256(json.dumps(priors_as_dict(priors), sort_keys=True).encode()).hexdigest()[:16]
