@@ -97,3 +97,26 @@ def votes_glm(cr: pd.DataFrame) -> GLMResultsWrapper:
     """
     frame = votes_glm_frame(cr)
     return smf.glm(VOTES_GLM_FORMULA, data=frame, family=sm.families.Poisson()).fit(scale="X2")
+
+
+def first_differences(
+    panel: pd.DataFrame, unit: str, order: str, columns: list[str], keep: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Changes between consecutive appearances of each unit: one row per pair, columns prefixed 'delta_'.
+
+    Rows with any of `columns` missing are dropped first, so a pair spans the unit's consecutive usable rows.
+    `order` and the `keep` columns come back at both ends of the pair (the earlier one prefixed 'previous_').
+    """
+    usable = panel.dropna(subset=columns).sort_values([unit, order])
+    changes = usable.groupby(unit)[columns].diff().add_prefix("delta_")
+    carried = [order, *keep]
+    previous = usable.groupby(unit)[carried].shift().add_prefix("previous_")
+    pairs = pd.concat([usable[[unit, *carried]], previous, changes], axis=1)
+    return pairs.dropna(subset=changes.columns).reset_index(drop=True)
+
+
+def first_difference_ols(
+    panel: pd.DataFrame, unit: str, order: str, columns: list[str], formula: str
+) -> RegressionResultsWrapper:
+    """OLS (HC3) of a formula on first differences ('delta_' + column) within units of a long panel."""
+    return ols_hc3(first_differences(panel, unit, order, columns), formula)
