@@ -10,11 +10,14 @@ import pytest
 
 from model.regression import (
     MIN_TURNOUT_ROWS,
+    drop_mirror_pairs,
     first_difference_ols,
     first_differences,
     head_to_head_ols,
     head_to_head_turnout_ols,
     ols_hc3,
+    repeat_candidate_fd,
+    versus_strongest_rival,
     votes_glm,
 )
 
@@ -244,3 +247,48 @@ def test_votes_glm_uses_only_races_where_every_candidate_has_votes():
     complete = cr.groupby("race_id").votes.apply(lambda v: v.notna().all())
     assert fit.nobs == cr.race_id.isin(complete[complete].index).sum()
     assert {"log_support", "log_oppose", "incumbent", "utla", "ccsa"} <= set(fit.params.index)
+
+
+def test_strongest_rival_of_the_leader_is_the_runner_up_and_of_everyone_else_the_leader():
+    cr = pd.read_csv(CLEAN / "candidate_races.csv")
+    race = versus_strongest_rival(cr).query("race_id == '2017-03-07-D6'").set_index("candidate_id")
+    assert race.loc["kelly-gonez", "rival_id"] == "imelda-padilla"
+    assert (race.drop(index="kelly-gonez").rival_id == "kelly-gonez").all()
+    assert race.loc["kelly-gonez", "logit_share_vs_rival"] == pytest.approx(
+        -race.loc["imelda-padilla", "logit_share_vs_rival"]
+    )
+
+
+def test_mirror_image_rematch_pairs_are_kept_once():
+    pairs = pd.DataFrame(
+        {
+            "candidate_id": ["ann", "bob", "cat"],
+            "rival_id": ["bob", "ann", "ann"],
+            "previous_rival_id": ["bob", "ann", "dan"],
+            "race_id": ["r2", "r2", "r2"],
+            "previous_race_id": ["r1", "r1", "r1"],
+        }
+    )
+    assert drop_mirror_pairs(pairs).candidate_id.tolist() == ["ann", "cat"]
+
+
+def test_repeat_candidate_fd_uses_only_candidates_with_two_or_more_rounds():
+    """Runs on the bundled data; every pair joins two different race-rounds of one candidate, and every
+    candidate in the fit appears in at least two race-rounds of candidate_races."""
+    cr = pd.read_csv(CLEAN / "candidate_races.csv")
+    fit = repeat_candidate_fd(cr)
+    rounds = cr.groupby("candidate_id").race_id.nunique()
+    assert (rounds[fit.pairs.candidate_id.unique()] >= 2).all()
+    assert (fit.pairs.race_id != fit.pairs.previous_race_id).all()
+    assert (fit.pairs.date > fit.pairs.previous_date).all()
+    assert fit.n_pairs == len(fit.pairs) == fit.results.nobs
+    assert fit.n_candidates == fit.pairs.candidate_id.nunique()
+    assert "Intercept" not in fit.results.params.index
+    assert np.isfinite(fit.results.bse).all()
+
+
+def test_same_rival_rematches_are_a_subset_of_repeat_candidate_pairs():
+    cr = pd.read_csv(CLEAN / "candidate_races.csv")
+    rematches = repeat_candidate_fd(cr, same_rival_only=True)
+    assert (rematches.pairs.rival_id == rematches.pairs.previous_rival_id).all()
+    assert rematches.n_pairs <= repeat_candidate_fd(cr).n_pairs
