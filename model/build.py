@@ -224,11 +224,16 @@ def _scope(round_: str) -> str:
 
 
 def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
-    """One row per contested race-round: top two by share, oriented so candidate a has the
+    """One row per contested race-round whose top two are known: top two by share, oriented so candidate a has the
     alphabetically first id (independent of the outcome); logit of a's two-way share and differences."""
     rows = []
-    for race_id, g in cr[cr.vote_share.notna()].groupby("race_id", sort=True):
+    for race_id, race in cr.groupby("race_id", sort=True):
+        g = race[race.vote_share.notna()]
         if len(g) < 2:
+            continue
+        # Candidates with unknown shares could only be in the top two if their combined share could beat
+        # the second known share; then the race's top two are not known and it is left out.
+        if len(g) < len(race) and 1 - g.vote_share.sum() >= g.vote_share.nlargest(2).iloc[-1]:
             continue
         top = g.nsmallest(2, "rank").sort_values("candidate_id")
         a, b = top.iloc[0], top.iloc[1]
