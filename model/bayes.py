@@ -12,12 +12,16 @@ from scipy.special import gammaln
 from model.features import VoteShareData, turnout_z
 from model.priors import Prior
 
-# Measurement noise of reported IE figures on the log scale. An exact final filing is taken to within
-# 2 %, an "about $X" press figure to within 15 % (rounding to one or two significant digits), and a lower
-# bound is a soft step 2 % wide (a hard step would give NUTS a discontinuity).
+# Measurement model of reported IE figures, on the log scale. An exact final filing is taken to within
+# 2 %, an "about $X" press figure to within 15 % (rounding to one or two significant digits). A lower
+# bound ("more than $X", or a running total weeks before the vote) says the true total is above X by a
+# half-normal gap of sd 0.35 (a final total typically 0-70 % above the figure; an assumption, not an
+# estimate: with bounds alone, nothing caps the money and the pooled scale runs off to infinity). The
+# bound itself is a soft step 5 % wide (a hard step would give NUTS a discontinuity).
 MONEY_SD_EXACT = 0.02
 MONEY_SD_APPROX = 0.15
-MONEY_SD_LOWER = 0.02
+MONEY_SD_LOWER_GAP = 0.35
+MONEY_SD_LOWER_STEP = 0.05
 
 HEAD_TO_HEAD_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa")
 HEAD_TO_HEAD_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")
@@ -113,8 +117,9 @@ def _latent_money(data: VoteShareData, priors: dict[str, Prior]) -> tuple[pt.Ten
     ev = data.money
     mu = prior_rv("money_log_mu", priors)
     sd = prior_rv("money_log_sigma", priors)
-    z = pm.Normal("z_money", 0, 1, dims="cell")
-    true_k = pm.Deterministic("money_k", pt.exp(mu + sd * z), dims="cell")  # true IE in $ thousands
+    # Centred: most cells are pinned by a figure far more tightly than by the pooled prior.
+    log_k = pm.Normal("log_money_k", mu, sd, dims="cell")
+    true_k = pm.Deterministic("money_k", pt.exp(log_k), dims="cell")  # true IE in $ thousands
     log_total = pt.log(pt.as_tensor(ev.incidence) @ true_k)
     log_reported = np.log(ev.amount_usd / 1000.0)
     for kind, sd_kind in (("exact", MONEY_SD_EXACT), ("approx", MONEY_SD_APPROX)):
@@ -123,8 +128,9 @@ def _latent_money(data: VoteShareData, priors: dict[str, Prior]) -> tuple[pt.Ten
             pm.Potential(f"money_{kind}", pm.logp(pm.Normal.dist(log_total[m], sd_kind), log_reported[m]).sum())
     m = ev.kind == "lower"
     if m.any():
-        step = pm.logcdf(pm.Normal.dist(log_reported[m], MONEY_SD_LOWER), log_total[m])
-        pm.Potential("money_lower", step.sum())
+        gap = log_total[m] - log_reported[m]
+        step = pm.logcdf(pm.Normal.dist(0.0, MONEY_SD_LOWER_STEP), gap)
+        pm.Potential("money_lower", (step + pm.logp(pm.Normal.dist(0.0, MONEY_SD_LOWER_GAP), gap)).sum())
     padded = pt.concatenate([pt.log1p(true_k), pt.zeros(1)])  # index -1 = no figure = no money
     return padded[data.support_cell], padded[data.oppose_cell]
 

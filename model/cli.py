@@ -1,4 +1,4 @@
-"""Command line: `python -m model data` (fit/report/bench arrive with issues 3-5)."""
+"""Command line: `python -m model {data,fit}`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw", type=Path, default=Path("data/raw"))
     p.add_argument("--out", type=Path, default=Path("data/clean"))
     p.add_argument("--coverage", type=Path, default=Path("data/COVERAGE.md"))
+    f = sub.add_parser("fit", help="fit every model; write runs/<run-id>/ and figures/")
+    f.add_argument("--raw", type=Path, default=Path("data/raw"))
+    f.add_argument("--priors", default="default", help="preset name (default, skeptical, literature) or a .toml path")
+    f.add_argument("--seed", type=int, default=20260305)
+    f.add_argument("--runs", type=Path, default=Path("runs"))
+    f.add_argument("--figures", type=Path, default=Path("figures"))
+    f.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
+    f.add_argument("--draws", type=int, default=1000)
+    f.add_argument("--tune", type=int, default=1000)
+    f.add_argument("--chains", type=int, default=4)
+    f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
+    f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
     args = parser.parse_args(argv)
     try:
         if args.command == "data":
@@ -24,7 +36,26 @@ def main(argv: list[str] | None = None) -> int:
 
             summary = build_all(args.raw, args.out, args.coverage)
             print(summary)
+        elif args.command == "fit":
+            return _fit(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    """Run `fit`; copy the run's figures to the stable figures/ folder."""
+    from model.atomic import write_bytes
+    from model.fit import SamplerSettings, run_fit
+
+    settings = SamplerSettings(sampler=args.sampler, chains=args.chains, draws=args.draws, tune=args.tune)
+    run_dir, passed = run_fit(
+        args.raw, args.priors, args.seed, args.runs, settings, strict=args.strict, progress=sys.stderr.isatty(),
+        reuse=not args.refit,
+    )
+    args.figures.mkdir(parents=True, exist_ok=True)
+    for png in sorted((run_dir / "figures").glob("*.png")):
+        write_bytes(args.figures / png.name, png.read_bytes())
+    print(f"run {run_dir} ({'diagnostics passed' if passed else 'DIAGNOSTICS FAILED: see diagnostics.csv'})")
+    return 1 if args.strict and not passed else 0

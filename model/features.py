@@ -106,6 +106,8 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
         cells = pd.DataFrame(columns=["race_id", "candidate_id", "stance"])
         return MoneyEvidence(cells, np.zeros((0, 0)), np.zeros(0), np.array([], dtype=str), [])
     parts = parts[[(r, c) in keep for r, c in zip(parts.race_id, parts.candidate_id, strict=True)]]
+    # A "$0 so far" figure says nothing a missing figure does not: both leave the cell at no money.
+    parts = parts[parts.amount_usd > 0]
     cells = (
         parts[["race_id", "candidate_id", "kind"]]
         .drop_duplicates()
@@ -124,7 +126,7 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
     incidence = np.zeros((len(evidence), len(cells)))
     for e, (idx, *_rest) in enumerate(evidence):
         incidence[e, idx] = 1.0
-    amount = np.array([max(a, 1.0) for _i, a, _k, _l in evidence])  # a $0 figure is a bound of $1: log-safe
+    amount = np.array([a for _i, a, _k, _l in evidence])
     kinds = np.array([k for _i, _a, k, _l in evidence])
     return MoneyEvidence(cells, incidence, amount, kinds, [lines for *_x, lines in evidence])
 

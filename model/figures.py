@@ -1,0 +1,144 @@
+"""Diagnostic and result figures (PNG), one file per figure, named by content and model."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import arviz as az
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never open a window (CI has no display)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pymc as pm  # noqa: E402
+
+from model.bayes import component_predictive, head_to_head_model, vote_share_model  # noqa: E402
+from model.effects import points_effects  # noqa: E402
+from model.priors import load_priors, resolve_preset  # noqa: E402
+
+MAIN_VARS = {
+    "vote_share_latent": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration"],
+    "head_to_head": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "sigma_head_to_head"],
+}
+MAIN_VARS["vote_share_plugin"] = MAIN_VARS["vote_share_latent"]
+OBSERVED = {"vote_share_latent": "component_share", "vote_share_plugin": "component_share", "head_to_head": "logit_share_a"}
+PRESETS = ("default", "skeptical", "literature")
+
+
+def _save_pc(pc, path: Path, title: str) -> None:
+    """Save an ArviZ PlotCollection with a title, then close it."""
+    fig = plt.gcf()  # the collection's figure is the current matplotlib figure
+    fig.suptitle(title, fontsize=12)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close("all")
+
+
+def diagnostic_figures(out: Path, name: str, idata) -> None:
+    """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fit."""
+    v = MAIN_VARS[name]
+    obs = OBSERVED[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # plotting libraries' deprecation chatter is not ours to fix
+        _save_pc(az.plot_rank(idata, var_names=v), out / f"rank-{name}.png", f"{name}: rank plots (uniform = mixing)")
+        _save_pc(az.plot_trace_dist(idata, var_names=v), out / f"trace-{name}.png", f"{name}: traces")
+        _save_pc(az.plot_energy(idata), out / f"energy-{name}.png", f"{name}: energy (E-BFMI)")
+        _save_pc(
+            az.plot_ppc_dist(idata, var_names=[obs], num_samples=100),
+            out / f"ppc-{name}.png",
+            f"{name}: posterior predictive check of {obs}",
+        )
+        _save_pc(az.plot_loo_pit(idata, var_names=[obs]), out / f"loo_pit-{name}.png", f"{name}: LOO-PIT of {obs}")
+        _save_pc(
+            az.plot_prior_posterior(idata, var_names=[x for x in v if x.startswith("beta_")]),
+            out / f"prior_posterior-{name}.png",
+            f"{name}: prior (from the prior file) vs posterior",
+        )
+        _save_pc(
+            az.plot_psense_dist(idata, var_names=[x for x in v if x.startswith("beta_")]),
+            out / f"psense-{name}.png",
+            f"{name}: power-scaling sensitivity (prior and likelihood scaled by 0.8-1.25)",
+        )
+
+
+def effects_figure(out: Path, effects: pd.DataFrame, regression: pd.DataFrame) -> None:
+    """Forest plot of effects in points of vote share, Bayesian models side by side."""
+    labels = list(dict.fromkeys(effects.effect))
+    models = list(dict.fromkeys(effects.model))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(labels) + 1.5))
+    for j, m in enumerate(models):
+        e = effects[effects.model == m].set_index("effect").reindex(labels)
+        y = np.arange(len(labels)) + (j - (len(models) - 1) / 2) * 0.22
+        ax.errorbar(e.mean_pp, y, xerr=[e.mean_pp - e.lo_pp, e.hi_pp - e.mean_pp], fmt="o", capsize=2, label=m)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("percentage points of vote share (candidate at 50 % of a two-way race); 90 % intervals")
+    ax.set_title("What moves vote share")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(out / "effects.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def win_probability_figure(out: Path, curve: pd.DataFrame, reference_usd: float) -> None:
+    """P(win) against the ratio of support IE, with its 90 % band."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.fill_between(curve.ratio, curve.p_win_lo, curve.p_win_hi, alpha=0.3, label="90 % interval")
+    ax.plot(curve.ratio, curve.p_win_mean, label="posterior mean")
+    ax.set_xscale("log", base=2)
+    ax.axhline(0.5, color="grey", lw=0.8)
+    ax.set_xlabel(f"candidate's support IE / opponent's (opponent at ${reference_usd / 1e3:,.0f}k)")
+    ax.set_ylabel("P(candidate out-polls opponent)")
+    ax.set_title("Chance of winning an otherwise even two-way race, by spending ratio")
+    ax.legend()
+    fig.savefig(out / "win_probability.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> None:
+    """Prior predictive check of one preset: implied winner shares and implied spending effects."""
+    priors = load_priors(resolve_preset(preset))
+    data = result["data"]
+    with vote_share_model(data, priors, money="plugin"):
+        prior = pm.sample_prior_predictive(draws=400, random_seed=seed).prior
+    eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
+    conc = prior["concentration"].to_numpy().reshape(-1)
+    comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
+    leader = np.zeros((len(comp), data.n_race))
+    np.maximum.at(leader, (..., data.component_race), comp)
+    beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose")}
+    eff = points_effects(beta, 100_000.0, preset)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    axes[0].hist(100 * leader.ravel(), bins=40, alpha=0.6, density=True, label="prior predictive")
+    axes[0].hist(100 * _observed_leader(data), bins=15, alpha=0.6, density=True, label="observed")
+    axes[0].set_xlabel("leading candidate's share (%)")
+    axes[0].legend()
+    sup = 100 * (1 / (1 + np.exp(-beta["beta_support"] * np.log(2.0))) - 0.5)
+    axes[1].hist(sup, bins=40)
+    axes[1].set_xlabel("prior effect of doubling support IE (points of share)")
+    fig.suptitle(f"Prior predictive check: preset '{preset}' (90 % of doubling effect within "
+                 f"{eff.lo_pp.iloc[0]:.1f} to {eff.hi_pp.iloc[0]:.1f} points)")
+    fig.savefig(out / f"prior_predictive-{preset}.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _observed_leader(data) -> np.ndarray:
+    """Observed share of each race's leading component."""
+    leader = np.zeros(data.n_race)
+    np.maximum.at(leader, data.component_race, data.component_share)
+    return leader
+
+
+def write_figures(out: Path, result: dict) -> None:
+    """Every figure of a run into out/."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, idata in result["idata"].items():
+        diagnostic_figures(out, name, idata)
+    run = out.parent
+    effects_figure(out, pd.read_csv(run / "effects.csv"), pd.read_csv(run / "coefficients-regression.csv"))
+    curve = pd.read_csv(run / "win_probability.csv")
+    win_probability_figure(out, curve, float(pd.read_csv(run / "effects.csv").reference_usd.iloc[0]))
+    for i, preset in enumerate(PRESETS):
+        prior_predictive_figure(out, result, preset, seed=1000 + i)
+    _ = head_to_head_model  # the head-to-head prior predictive is in its own ppc group

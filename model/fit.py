@@ -1,0 +1,292 @@
+"""`make fit`: raw data -> every model -> diagnostics -> tables and figures -> runs/<run-id>/, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from model import atomic
+from model.bayes import component_marginal_loglik, component_predictive, dirichlet_loglik, head_to_head_model
+from model.bayes import vote_share_model
+from model.build import candidate_races, head_to_head
+from model.diagnostics import check_table
+from model.effects import counterfactuals, draws, points_effects, win_probability_curve
+from model.features import VoteShareData, vote_share_data
+from model.priors import Prior, load_priors, priors_as_dict, priors_hash, resolve_preset
+from model.raw import load_raw
+from model.regression import head_to_head_ols, head_to_head_turnout_ols, repeat_candidate_fd, votes_glm
+
+PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "pymc", "pytensor", "arviz", "nutpie", "xarray")
+# Parameters whose convergence gates a fit (latent money cells and z's are checked through these).
+GATED = {
+    "vote_share": ["beta_", "tau_", "concentration", "money_log"],
+    "head_to_head": ["beta_", "sigma_head_to_head"],
+}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings recorded in every manifest."""
+
+    sampler: str = "nutpie"  # "pymc" for PyMC's own NUTS
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    # 0.95 rather than 0.8: the soft lower-bound steps of the latent money model gave a few divergences.
+    target_accept: float = 0.95
+
+
+def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool):
+    """Posterior draws (InferenceData) from nutpie or PyMC's NUTS, seeded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # nutpie/PyMC chatter about unused options
+        return pm.sample(
+            model=model,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            random_seed=seed,
+            nuts_sampler=settings.sampler,
+            target_accept=settings.target_accept,
+            progressbar=progress,
+            compute_convergence_checks=False,
+        )
+
+
+def vote_share_groups(idata, model: pm.Model, data: VoteShareData, rng: np.random.Generator, prior) -> None:
+    """Add observed data, log-likelihoods, posterior and prior predictive draws to a vote-share fit."""
+    eta, conc = draws(idata, "eta"), draws(idata, "concentration")
+    shape = idata.posterior["concentration"].shape
+    comp = {"component": data.component_label}
+    race = {"race": data.race_ids}
+    loglik_race = dirichlet_loglik(eta, conc, data).reshape(*shape, -1)
+    loglik_comp = component_marginal_loglik(eta, conc, data).reshape(*shape, -1)
+    pred = component_predictive(eta, conc, data, rng).reshape(*shape, -1)
+    p_eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
+    p_conc = prior["concentration"].to_numpy().reshape(-1)
+    prior_pred = component_predictive(p_eta, p_conc, data, rng)[None]
+    idata["log_likelihood"] = xr.Dataset(
+        {
+            "vote_share_race": (("chain", "draw", "race"), loglik_race),
+            "component_share": (("chain", "draw", "component"), loglik_comp),
+        },
+        coords={**race, **comp},
+    )
+    idata["posterior_predictive"] = xr.Dataset({"component_share": (("chain", "draw", "component"), pred)}, coords=comp)
+    idata["prior_predictive"] = xr.Dataset({"component_share": (("chain", "draw", "component"), prior_pred)}, coords=comp)
+    idata["observed_data"] = xr.Dataset({"component_share": (("component",), data.component_share)}, coords=comp)
+    idata["log_prior"] = pm.compute_log_prior(idata, model=model, extend_inferencedata=False)
+
+
+def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: SamplerSettings, progress: bool):
+    """Fit every model; return a dict of results (idata, tables) and wall times."""
+    raw = load_raw(raw_dir)
+    cr = candidate_races(raw)
+    h2h = head_to_head(cr)
+    data = vote_share_data(cr, raw)
+    rng = np.random.default_rng(seed)
+    out: dict = {"cr": cr, "h2h": h2h, "data": data, "idata": {}, "checks": {}, "wall_s": {}}
+    models = {
+        "vote_share_latent": lambda: vote_share_model(data, priors, money="latent"),
+        "vote_share_plugin": lambda: vote_share_model(data, priors, money="plugin"),
+        "head_to_head": lambda: head_to_head_model(h2h, priors),
+    }
+    for i, (name, build) in enumerate(models.items()):
+        t0 = time.perf_counter()
+        model = build()
+        with model:
+            prior = pm.sample_prior_predictive(draws=500, random_seed=seed + i)
+        idata = sample(model, seed + i, settings, progress)
+        if name.startswith("vote_share"):
+            vote_share_groups(idata, model, data, rng, prior.prior)
+            loo_var, gated = "vote_share_race", GATED["vote_share"]
+        else:
+            with model:
+                pm.sample_posterior_predictive(idata, random_seed=seed + i, extend_inferencedata=True, progressbar=False)
+                pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+                pm.compute_log_prior(idata, extend_inferencedata=True)
+            idata["prior_predictive"] = prior.prior_predictive
+            loo_var, gated = "logit_share_a", GATED["head_to_head"]
+        idata["prior"] = prior.prior
+        out["wall_s"][name] = round(time.perf_counter() - t0, 2)
+        names = [v for v in idata.posterior.data_vars if any(v.startswith(g) for g in gated)]
+        out["checks"][name] = check_table(idata, names, loo_var).assign(model=name)
+        out["idata"][name] = idata
+        print(f"  {name}: {out['wall_s'][name]} s", file=sys.stderr)
+    return out
+
+
+def regression_table(cr: pd.DataFrame, h2h: pd.DataFrame) -> pd.DataFrame:
+    """Coefficients of every statsmodels estimator with robust SEs and 90 % intervals."""
+    fits = {"head_to_head_ols_hc3": lambda: head_to_head_ols(h2h), "votes_quasi_poisson_race_fe": lambda: votes_glm(cr)}
+    fits["head_to_head_turnout_ols_hc3"] = lambda: head_to_head_turnout_ols(h2h)
+    fits["repeat_candidate_first_difference"] = lambda: repeat_candidate_fd(cr).results
+    rows = []
+    for name, fit in fits.items():
+        try:
+            res = fit()
+        except ValueError as err:  # not estimable on these data: say so in the table
+            rows.append({"model": name, "term": "(not estimable)", "note": str(err)})
+            continue
+        ci = res.conf_int(alpha=0.10)
+        for term in res.params.index:
+            if term.startswith("C("):
+                continue  # race fixed effects
+            rows.append(
+                {
+                    "model": name,
+                    "term": term,
+                    "coef": res.params[term],
+                    "se": res.bse[term],
+                    "lo90": ci.loc[term, 0],
+                    "hi90": ci.loc[term, 1],
+                    "nobs": int(res.nobs),
+                    "note": "",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def bayes_table(idata_by_model: dict) -> pd.DataFrame:
+    """Posterior mean, sd and 90 % interval of the main coefficients of each Bayesian model."""
+    frames = []
+    for name, idata in idata_by_model.items():
+        names = [v for v in idata.posterior.data_vars if v.startswith("beta_") and not v.endswith("_cycle")]
+        s = az.summary(idata, var_names=names, kind="stats", ci_prob=0.9, round_to="none")
+        s = s.rename(columns={s.columns[2]: "lo90", s.columns[3]: "hi90"})
+        frames.append(s.assign(model=name).rename_axis("term").reset_index())
+    return pd.concat(frames, ignore_index=True)
+
+
+def file_hash(paths: list[Path]) -> str:
+    """sha256 over the bytes of files, in name order."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def code_hash() -> str:
+    """sha256 of the model package source: a change in code means a new run id."""
+    return file_hash(list(Path(__file__).parent.glob("*.py")))
+
+
+def git_commit() -> str:
+    """The current git commit, or 'unknown' outside a repository."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_fit(
+    raw_dir: Path,
+    priors_name: str,
+    seed: int,
+    runs_dir: Path,
+    settings: SamplerSettings = SamplerSettings(),
+    strict: bool = False,
+    progress: bool = False,
+    reuse: bool = True,
+) -> tuple[Path, bool]:
+    """Fit everything into runs/<run-id>/ (reusing a finished run with the same inputs); return the run
+    directory and whether every gated diagnostic passed."""
+    priors_path = resolve_preset(priors_name)
+    priors = load_priors(priors_path)
+    data_hash = file_hash(list(Path(raw_dir).glob("*.csv")))
+    key = {
+        "data": data_hash,
+        "priors": priors_hash(priors),
+        "seed": seed,
+        "settings": asdict(settings),
+        "code": code_hash(),
+    }
+    run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
+    run_dir = Path(runs_dir) / run_id
+    if reuse and (run_dir / "manifest.json").exists():
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
+        print(f"reusing {run_dir} (same data, priors, seed, settings and code)", file=sys.stderr)
+        return run_dir, manifest["diagnostics_passed"]
+    t0 = time.perf_counter()
+    result = fit_models(raw_dir, priors, seed, settings, progress)
+    Path(runs_dir).mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
+    try:
+        passed = write_run(staged, result, seed)
+        manifest = {
+            "run_id": run_id,
+            "git_commit": git_commit(),
+            "data_dir": str(raw_dir),
+            "data_hash": data_hash,
+            "priors_preset": priors_name,
+            "priors_file": str(priors_path) if priors_path else None,
+            "priors_hash": key["priors"],
+            "priors": priors_as_dict(priors),
+            "seed": seed,
+            "sampler": asdict(settings),
+            "code_hash": key["code"],
+            "python": platform.python_version(),
+            "packages": {p: metadata.version(p) for p in PACKAGES},
+            "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
+            "diagnostics_passed": passed,
+        }
+        (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        staged.rename(run_dir)
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged)
+    atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
+    if strict and not passed:
+        print(f"diagnostics failed; see {run_dir / 'diagnostics.csv'}", file=sys.stderr)
+    return run_dir, passed
+
+
+def write_run(out: Path, result: dict, seed: int) -> bool:
+    """Write posteriors, tables and figures of a fit into a (staging) run directory; return pass/fail."""
+    from model.figures import write_figures
+
+    rng = np.random.default_rng(seed + 100)
+    for name, idata in result["idata"].items():
+        idata.to_netcdf(out / f"posterior-{name}.nc", engine="h5netcdf")
+    checks = pd.concat(result["checks"].values(), ignore_index=True)
+    checks.to_csv(out / "diagnostics.csv", index=False)
+    data, cr = result["data"], result["cr"]
+    positive = cr.support_usd[cr.support_usd > 0]
+    reference = float(positive.median()) if len(positive) else 100_000.0
+    effects = []
+    for name, idata in result["idata"].items():
+        beta = {v: draws(idata, v) for v in idata.posterior.data_vars if v.startswith("beta_") and "_cycle" not in v}
+        effects.append(points_effects(beta, reference, name))
+    pd.concat(effects).assign(reference_usd=reference).to_csv(out / "effects.csv", index=False)
+    bayes_table(result["idata"]).to_csv(out / "coefficients-bayes.csv", index=False)
+    regression_table(cr, result["h2h"]).to_csv(out / "coefficients-regression.csv", index=False)
+    main = result["idata"]["vote_share_latent"]
+    counterfactuals(main, data, rng).to_csv(out / "counterfactuals.csv", index=False)
+    win_probability_curve(draws(main, "beta_support"), draws(main, "concentration"), reference).to_csv(
+        out / "win_probability.csv", index=False
+    )
+    data.frame.to_csv(out / "model_rows.csv", index=False)
+    write_figures(out / "figures", result)
+    return bool(checks.passed.all())
