@@ -30,11 +30,15 @@ $(CLEAN)/.built: $(VENV)/.installed $(RAW_CSV) $(SRC)
 
 data: $(CLEAN)/.built ## validate data/raw and build data/clean + data/COVERAGE.md
 
-fit: data ## (not built yet: issue 3) fit all models, write runs/, figures/, reports/
-	@echo "make fit: the models are not built yet (issue 3); 'make data' and 'make test' work." >&2; exit 1
+RUNS    ?= runs
+STRICT  ?= --strict
 
-report: $(VENV)/.installed ## (not built yet: issue 4) re-render the report from the latest run
-	@echo "make report: not built yet (issue 4)." >&2; exit 1
+fit: $(CLEAN)/.built ## fit all models (PRIORS=default|skeptical|literature|file.toml, DATA=dir); runs/, figures/, reports/
+	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures figures $(STRICT)
+	$(PY) -m model report --runs $(RUNS) --out reports
+
+report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
+	$(PY) -m model report --runs $(RUNS) --out reports
 
 test: $(VENV)/.installed ## fast test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"
@@ -46,8 +50,8 @@ lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check model tests
 	$(VENV)/bin/ruff format --check model tests
 
-bench: data ## (not built yet: issue 5) time each model; writes bench/results.json
-	@echo "make bench: not built yet (issue 5)." >&2; exit 1
+bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make fit; writes bench/results.json
+	$(PY) -m model bench --raw $(DATA) --out bench/results.json
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)
-	rm -rf runs/*/ figures/*.png figures/*.svg reports/*.html reports/*.md
+	rm -rf runs/ figures/*.png reports/

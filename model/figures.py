@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pymc as pm  # noqa: E402
 
-from model.bayes import component_predictive, head_to_head_model, vote_share_model  # noqa: E402
+from model.bayes import component_predictive, vote_share_model  # noqa: E402
 from model.effects import points_effects  # noqa: E402
 from model.priors import load_priors, resolve_preset  # noqa: E402
 
@@ -30,7 +30,7 @@ PRESETS = ("default", "skeptical", "literature")
 def _save_pc(pc, path: Path, title: str) -> None:
     """Save an ArviZ PlotCollection with a title, then close it."""
     fig = plt.gcf()  # the collection's figure is the current matplotlib figure
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle(title, fontsize=12, y=1.06)  # above the panel titles, not on them
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close("all")
 
@@ -76,7 +76,7 @@ def effects_figure(out: Path, effects: pd.DataFrame, regression: pd.DataFrame) -
     ax.invert_yaxis()
     ax.set_xlabel("percentage points of vote share (candidate at 50 % of a two-way race); 90 % intervals")
     ax.set_title("What moves vote share")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.savefig(out / "effects.png", dpi=90, bbox_inches="tight")
     plt.close(fig)
 
@@ -100,7 +100,9 @@ def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> 
     """Prior predictive check of one preset: implied winner shares and implied spending effects."""
     priors = load_priors(resolve_preset(preset))
     data = result["data"]
-    with vote_share_model(data, priors, money="plugin"):
+    with vote_share_model(data, priors, money="plugin"), warnings.catch_warnings():
+        # The Potential is the likelihood, simulated here in numpy; PyMC's warning about it does not apply.
+        warnings.simplefilter("ignore", UserWarning)
         prior = pm.sample_prior_predictive(draws=400, random_seed=seed).prior
     eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
     conc = prior["concentration"].to_numpy().reshape(-1)
@@ -141,4 +143,3 @@ def write_figures(out: Path, result: dict) -> None:
     win_probability_figure(out, curve, float(pd.read_csv(run / "effects.csv").reference_usd.iloc[0]))
     for i, preset in enumerate(PRESETS):
         prior_predictive_figure(out, result, preset, seed=1000 + i)
-    _ = head_to_head_model  # the head-to-head prior predictive is in its own ppc group

@@ -110,7 +110,10 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
     for i, (name, build) in enumerate(models.items()):
         t0 = time.perf_counter()
         model = build()
-        with model:
+        with model, warnings.catch_warnings():
+            # The vote-share likelihood is a Potential simulated in numpy (vote_share_groups), and the
+            # prior predictive should ignore the money figures too; PyMC's warning about that does not apply.
+            warnings.simplefilter("ignore", UserWarning)
             prior = pm.sample_prior_predictive(draws=500, random_seed=seed + i)
         idata = sample(model, seed + i, settings, progress)
         if name.startswith("vote_share"):
