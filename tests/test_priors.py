@@ -1,0 +1,76 @@
+"""Priors are configuration: presets load, user files merge over defaults, and typos are errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from model.cli import main
+from model.errors import UserError
+from model.priors import DEFAULT_PRIORS, PRESET_DIR, load_priors, priors_hash, resolve_preset
+
+
+def test_default_preset_file_states_exactly_the_code_defaults():
+    """default.toml documents the code defaults; if they drift apart the file misleads readers."""
+    assert load_priors(PRESET_DIR / "default.toml") == DEFAULT_PRIORS
+    assert set(tomllib.loads((PRESET_DIR / "default.toml").read_text())) == set(DEFAULT_PRIORS)
+
+
+def test_skeptical_preset_tightens_spending_priors_around_zero():
+    skeptical = load_priors(resolve_preset("skeptical"))
+    for name in ("beta_support", "beta_oppose"):
+        assert skeptical[name].params["mu"] == 0.0
+        assert skeptical[name].params["sigma"] < DEFAULT_PRIORS[name].params["sigma"] / 5
+    assert priors_hash(skeptical) != priors_hash(DEFAULT_PRIORS)
+
+
+def test_literature_preset_cites_its_sources():
+    text = (PRESET_DIR / "literature.toml").read_text()
+    for citation in ("Wooldridge", "Levitt (1994", "Lau, Sigelman & Rovner (2007"):
+        assert citation in text
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[beta_suport]\nmu = 0.0\n", "[beta_suport]: unknown prior name; known: beta_ccsa"),
+        ("[beta_support]\nsd = 1.0\n", "[beta_support] sd: unknown parameter for normal; known: mu, sigma"),
+        ("[beta_support]\nsigma = -1.0\n", "[beta_support] sigma: must be positive"),
+        ("[beta_support]\nsigma = 'wide'\n", "[beta_support] sigma: expected a number"),
+        ("[beta_support]\ndist = 'cauchy'\n", "[beta_support] dist: unknown family 'cauchy'"),
+        ("[beta_support\n", "not valid TOML"),
+    ],
+)
+def test_bad_priors_file_is_rejected_with_the_key_named(tmp_path: Path, toml: str, message: str):
+    path = tmp_path / "mine.toml"
+    path.write_text(toml)
+    with pytest.raises(UserError) as err:
+        load_priors(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_user_file_overrides_only_what_it_names(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[beta_oppose]\nsigma = 0.2\n")
+    priors = load_priors(path)
+    assert priors["beta_oppose"].params == {"mu": 0.0, "sigma": 0.2}
+    assert {k: v for k, v in priors.items() if k != "beta_oppose"} == {
+        k: v for k, v in DEFAULT_PRIORS.items() if k != "beta_oppose"
+    }
+
+
+def test_fit_with_misspelled_prior_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, capsys):
+    path = tmp_path / "typo.toml"
+    path.write_text("[beta_suport]\nmu = 0.0\n")
+    runs = tmp_path / "runs"
+    assert main(["fit", "--priors", str(path), "--runs", str(runs), "--figures", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "beta_suport" in err
+    assert not runs.exists()
+
+
+def test_unknown_preset_name_lists_the_presets():
+    with pytest.raises(UserError, match="unknown prior preset; known: default, literature, skeptical"):
+        resolve_preset("skeptic")
