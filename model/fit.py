@@ -177,6 +177,29 @@ def bayes_table(idata_by_model: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def money_evidence_table(idata, data: VoteShareData) -> pd.DataFrame:
+    """Each reported IE figure (or plug-in sum) next to the posterior total of the cells it covers."""
+    ev = data.money
+    total_k = draws(idata, "money_k") @ ev.incidence.T
+    lo, med, hi = np.quantile(total_k * 1000, [0.05, 0.5, 0.95], axis=0)
+    cells = [
+        "; ".join(f"{c} {s}" for _r, c, s in ev.cells.iloc[np.flatnonzero(row)].to_numpy()) for row in ev.incidence
+    ]
+    races = [ev.cells.race_id.iloc[np.flatnonzero(row)[0]] for row in ev.incidence]
+    return pd.DataFrame(
+        {
+            "race_id": races,
+            "covers": cells,
+            "kind": ev.kind,
+            "reported_usd": ev.amount_usd,
+            "posterior_median_usd": med.round(0),
+            "posterior_lo90_usd": lo.round(0),
+            "posterior_hi90_usd": hi.round(0),
+            "spending_csv_lines": ev.source_rows,
+        }
+    )
+
+
 def file_hash(paths: list[Path]) -> str:
     """sha256 over the bytes of files, in name order."""
     h = hashlib.sha256()
@@ -291,5 +314,6 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
         out / "win_probability.csv", index=False
     )
     data.frame.to_csv(out / "model_rows.csv", index=False)
+    money_evidence_table(main, data).to_csv(out / "money-evidence.csv", index=False)
     write_figures(out / "figures", result)
     return bool(checks.passed.all())
