@@ -102,6 +102,7 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
     data = vote_share_data(cr, raw)
     rng = np.random.default_rng(seed)
     out: dict = {"cr": cr, "h2h": h2h, "data": data, "idata": {}, "checks": {}, "wall_s": {}}
+    out.update(raw_dir=raw_dir, priors=priors)
     models = {
         "vote_share_latent": lambda: vote_share_model(data, priors, money="latent"),
         "vote_share_plugin": lambda: vote_share_model(data, priors, money="plugin"),
@@ -316,4 +317,10 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     data.frame.to_csv(out / "model_rows.csv", index=False)
     money_evidence_table(main, data).to_csv(out / "money-evidence.csv", index=False)
     write_figures(out / "figures", result)
+    if result.get("loco", True):
+        from model.evaluate import leave_one_cycle_out
+
+        per_candidate, summary = leave_one_cycle_out(result["raw_dir"], result["priors"], seed)
+        per_candidate.to_csv(out / "loco-predictions.csv", index=False)
+        summary.to_csv(out / "loco-summary.csv", index=False)
     return bool(checks.passed.all())
