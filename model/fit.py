@@ -52,6 +52,10 @@ class SamplerSettings:
     target_accept: float = 0.95
 
 
+# The prior sweep only needs posterior means and intervals of a few effects: half the draws suffice.
+SWEEP = SamplerSettings(chains=4, draws=500, tune=1000)
+
+
 def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool):
     """Posterior draws (InferenceData) from nutpie or PyMC's NUTS, seeded."""
     with warnings.catch_warnings():
@@ -176,6 +180,24 @@ def bayes_table(idata_by_model: dict) -> pd.DataFrame:
         s = s.rename(columns={s.columns[2]: "lo90", s.columns[3]: "hi90"})
         frames.append(s.assign(model=name).rename_axis("term").reset_index())
     return pd.concat(frames, ignore_index=True)
+
+
+def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
+    """Effects of the main model under the run's priors and under every preset, to show how much the
+    conclusions depend on the priors."""
+    from model.figures import PRESETS
+
+    frames = [points_effects(_betas(result["idata"]["vote_share_latent"]), reference_usd, "this run")]
+    for i, preset in enumerate(PRESETS):
+        priors = load_priors(resolve_preset(preset))
+        idata = sample(vote_share_model(result["data"], priors, money="latent"), seed + 50 + i, SWEEP, progress=False)
+        frames.append(points_effects(_betas(idata), reference_usd, preset))
+    return pd.concat(frames).rename(columns={"model": "priors"}).assign(model="vote_share_latent")
+
+
+def _betas(idata) -> dict[str, np.ndarray]:
+    """Draws of the main coefficients (not the per-cycle ones)."""
+    return {v: draws(idata, v) for v in idata.posterior.data_vars if v.startswith("beta_") and "_cycle" not in v}
 
 
 def money_evidence_table(idata, data: VoteShareData) -> pd.DataFrame:
@@ -304,8 +326,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     reference = float(positive.median()) if len(positive) else 100_000.0
     effects = []
     for name, idata in result["idata"].items():
-        beta = {v: draws(idata, v) for v in idata.posterior.data_vars if v.startswith("beta_") and "_cycle" not in v}
-        effects.append(points_effects(beta, reference, name))
+        effects.append(points_effects(_betas(idata), reference, name))
     pd.concat(effects).assign(reference_usd=reference).to_csv(out / "effects.csv", index=False)
     bayes_table(result["idata"]).to_csv(out / "coefficients-bayes.csv", index=False)
     regression_table(cr, result["h2h"]).to_csv(out / "coefficients-regression.csv", index=False)
@@ -316,11 +337,18 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     )
     data.frame.to_csv(out / "model_rows.csv", index=False)
     money_evidence_table(main, data).to_csv(out / "money-evidence.csv", index=False)
+    t0 = time.perf_counter()
+    prior_sweep(result, reference, seed).to_csv(out / "effects-by-prior.csv", index=False)
+    result["wall_s"]["prior_sweep"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
     write_figures(out / "figures", result)
+    result["wall_s"]["figures"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
     if result.get("loco", True):
         from model.evaluate import leave_one_cycle_out
 
         per_candidate, summary = leave_one_cycle_out(result["raw_dir"], result["priors"], seed)
         per_candidate.to_csv(out / "loco-predictions.csv", index=False)
         summary.to_csv(out / "loco-summary.csv", index=False)
+    result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)
     return bool(checks.passed.all())
