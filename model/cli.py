@@ -1,4 +1,4 @@
-"""Command line: `python -m model {data,fit}`."""
+"""Command line: `python -m model {data,fit,report}`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--chains", type=int, default=4)
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
     f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
+    r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
+    r.add_argument("--runs", type=Path, default=Path("runs"))
+    r.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     try:
         if args.command == "data":
@@ -38,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             print(summary)
         elif args.command == "fit":
             return _fit(args)
+        elif args.command == "report":
+            from model.report import write_report
+
+            md, page = write_report(args.runs, args.out)
+            print(f"wrote {md} and {page}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -51,7 +59,13 @@ def _fit(args: argparse.Namespace) -> int:
 
     settings = SamplerSettings(sampler=args.sampler, chains=args.chains, draws=args.draws, tune=args.tune)
     run_dir, passed = run_fit(
-        args.raw, args.priors, args.seed, args.runs, settings, strict=args.strict, progress=sys.stderr.isatty(),
+        args.raw,
+        args.priors,
+        args.seed,
+        args.runs,
+        settings,
+        strict=args.strict,
+        progress=sys.stderr.isatty(),
         reuse=not args.refit,
     )
     args.figures.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,12 @@ def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
     loo = compute_loo(idata, loo_var)
     max_k = float(np.max(loo.pareto_k))
     rows = [
-        ("max R-hat (rank-normalised)", float(summary["r_hat"].max()), f"<= {RHAT_MAX}", summary["r_hat"].max() <= RHAT_MAX),
+        (
+            "max R-hat (rank-normalised)",
+            float(summary["r_hat"].max()),
+            f"<= {RHAT_MAX}",
+            summary["r_hat"].max() <= RHAT_MAX,
+        ),
         ("min bulk ESS", float(summary["ess_bulk"].min()), f">= {ESS_MIN}", summary["ess_bulk"].min() >= ESS_MIN),
         ("min tail ESS", float(summary["ess_tail"].min()), f">= {ESS_MIN}", summary["ess_tail"].min() >= ESS_MIN),
         ("divergences", divergences, f"<= {DIVERGENCES_MAX}", divergences <= DIVERGENCES_MAX),

@@ -17,7 +17,6 @@ from model.raw import load_raw
 # A baseline that names one winner gets this probability for it (the rest is split evenly), so its log
 # score is finite when it is wrong; 0.9 is generous to the baselines (they are right about 70-80 % of the time).
 BASELINE_CONFIDENCE = 0.9
-LOCO_SETTINGS = SamplerSettings(chains=2, draws=500, tune=500)
 
 
 def held_out_eta(idata, train: VoteShareData, test: VoteShareData, rng: np.random.Generator) -> np.ndarray:
@@ -31,7 +30,9 @@ def held_out_eta(idata, train: VoteShareData, test: VoteShareData, rng: np.rando
         z_cycle = rng.standard_normal((n, 1))
         z_district = np.stack(
             [
-                post[f"z_district_{stance}"][:, train.districts.index(d)] if d in train.districts else rng.standard_normal(n)
+                post[f"z_district_{stance}"][:, train.districts.index(d)]
+                if d in train.districts
+                else rng.standard_normal(n)
                 for d in test.districts
             ],
             axis=1,
@@ -112,7 +113,7 @@ def scores(p: np.ndarray, first: np.ndarray, race: np.ndarray) -> dict[str, floa
     }
 
 
-def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: SamplerSettings = LOCO_SETTINGS):
+def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: SamplerSettings):
     """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary)."""
     raw = load_raw(raw_dir)
     cr = candidate_races(raw)
@@ -126,7 +127,11 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
             continue
         train, test = vote_share_data(train_cr, raw), vote_share_data(test_cr, raw)
         idata = sample(vote_share_model(train, priors, money="plugin"), seed + k, settings, progress=False)
-        probs = {"vote_share_plugin": p_first(held_out_eta(idata, train, test, rng), draws(idata, "concentration"), test, rng)}
+        probs = {
+            "vote_share_plugin": p_first(
+                held_out_eta(idata, train, test, rng), draws(idata, "concentration"), test, rng
+            )
+        }
         frame = test.frame
         probs.update(baseline_probabilities(frame, cr))
         h2h_p = _head_to_head_probabilities(train_cr, frame, priors, seed + 100 + k, settings)
@@ -145,7 +150,11 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
         subset = per_candidate if scope == "all races" else per_candidate[per_candidate.race_id.isin(runoff)]
         for model, g in subset.groupby("model", sort=False):
             summary.append(
-                {"scope": scope, "model": model, **scores(g.p_first.to_numpy(), g["first"].to_numpy(), g.race_id.to_numpy())}
+                {
+                    "scope": scope,
+                    "model": model,
+                    **scores(g.p_first.to_numpy(), g["first"].to_numpy(), g.race_id.to_numpy()),
+                }
             )
     return per_candidate, pd.DataFrame(summary)
 
@@ -158,7 +167,9 @@ def _head_to_head_probabilities(train_cr, frame, priors, seed, settings) -> np.n
     if len(train.dropna(subset=["logit_share_a"])) < 5 or test.empty:
         return None
     idata = sample(head_to_head_model(train, priors), seed, settings, progress=False)
-    beta = np.stack([draws(idata, n) for n in ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")])
+    beta = np.stack(
+        [draws(idata, n) for n in ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")]
+    )
     sigma = draws(idata, "sigma_head_to_head")
     x = test[["d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa"]].to_numpy(float)
     p_a = norm.sf(0, loc=x @ beta, scale=sigma).mean(axis=1)  # P(logit share of a > 0) = P(a finishes first of two)

@@ -168,8 +168,12 @@ def vote_share_data(cr: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> VoteShare
         ccsa=rows.ccsa.astype(float).to_numpy(),
         log_support=log_money(rows.support_usd),
         log_oppose=log_money(rows.oppose_usd),
-        support_cell=np.array([cell_of.get((r, c, "support"), -1) for r, c in zip(rows.race_id, rows.candidate_id)]),
-        oppose_cell=np.array([cell_of.get((r, c, "oppose"), -1) for r, c in zip(rows.race_id, rows.candidate_id)]),
+        support_cell=np.array(
+            [cell_of.get((r, c, "support"), -1) for r, c in zip(rows.race_id, rows.candidate_id, strict=True)]
+        ),
+        oppose_cell=np.array(
+            [cell_of.get((r, c, "oppose"), -1) for r, c in zip(rows.race_id, rows.candidate_id, strict=True)]
+        ),
         turnout=per_race.turnout.to_numpy(dtype=float),
         turnout_filled=filled,
         turnout_centre=float(filled.mean()),

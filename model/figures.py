@@ -9,21 +9,25 @@ import arviz as az
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never open a window (CI has no display)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pymc as pm  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pymc as pm
 
-from model.bayes import component_predictive, vote_share_model  # noqa: E402
-from model.effects import points_effects  # noqa: E402
-from model.priors import load_priors, resolve_preset  # noqa: E402
+from model.bayes import component_predictive, vote_share_model
+from model.effects import points_effects
+from model.priors import load_priors, resolve_preset
 
 MAIN_VARS = {
     "vote_share_latent": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration"],
     "head_to_head": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "sigma_head_to_head"],
 }
 MAIN_VARS["vote_share_plugin"] = MAIN_VARS["vote_share_latent"]
-OBSERVED = {"vote_share_latent": "component_share", "vote_share_plugin": "component_share", "head_to_head": "logit_share_a"}
+OBSERVED = {
+    "vote_share_latent": "component_share",
+    "vote_share_plugin": "component_share",
+    "head_to_head": "logit_share_a",
+}
 PRESETS = ("default", "skeptical", "literature")
 
 
@@ -119,8 +123,10 @@ def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> 
     sup = 100 * (1 / (1 + np.exp(-beta["beta_support"] * np.log(2.0))) - 0.5)
     axes[1].hist(sup, bins=40)
     axes[1].set_xlabel("prior effect of doubling support IE (points of share)")
-    fig.suptitle(f"Prior predictive check: preset '{preset}' (90 % of doubling effect within "
-                 f"{eff.lo_pp.iloc[0]:.1f} to {eff.hi_pp.iloc[0]:.1f} points)")
+    fig.suptitle(
+        f"Prior predictive check: preset '{preset}' (90 % of doubling effect within "
+        f"{eff.lo_pp.iloc[0]:.1f} to {eff.hi_pp.iloc[0]:.1f} points)"
+    )
     fig.savefig(out / f"prior_predictive-{preset}.png", dpi=90, bbox_inches="tight")
     plt.close(fig)
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -22,8 +22,13 @@ import pymc as pm
 import xarray as xr
 
 from model import atomic
-from model.bayes import component_marginal_loglik, component_predictive, dirichlet_loglik, head_to_head_model
-from model.bayes import vote_share_model
+from model.bayes import (
+    component_marginal_loglik,
+    component_predictive,
+    dirichlet_loglik,
+    head_to_head_model,
+    vote_share_model,
+)
 from model.build import candidate_races, head_to_head
 from model.diagnostics import check_table
 from model.effects import counterfactuals, draws, points_effects, win_probability_curve
@@ -52,8 +57,18 @@ class SamplerSettings:
     target_accept: float = 0.95
 
 
-# The prior sweep only needs posterior means and intervals of a few effects: half the draws suffice.
-SWEEP = SamplerSettings(chains=4, draws=500, tune=1000)
+# The prior sweep and leave-one-cycle-out only need means and intervals of a few effects: fewer draws suffice.
+SECONDARY = SamplerSettings(chains=2, draws=500, tune=500)
+
+
+def secondary_settings(settings: SamplerSettings) -> SamplerSettings:
+    """Settings for secondary fits: SECONDARY, but never more than the main fit asked for."""
+    return replace(
+        settings,
+        chains=min(settings.chains, SECONDARY.chains),
+        draws=min(settings.draws, SECONDARY.draws),
+        tune=min(settings.tune, SECONDARY.tune),
+    )
 
 
 def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool):
@@ -93,7 +108,9 @@ def vote_share_groups(idata, model: pm.Model, data: VoteShareData, rng: np.rando
         coords={**race, **comp},
     )
     idata["posterior_predictive"] = xr.Dataset({"component_share": (("chain", "draw", "component"), pred)}, coords=comp)
-    idata["prior_predictive"] = xr.Dataset({"component_share": (("chain", "draw", "component"), prior_pred)}, coords=comp)
+    idata["prior_predictive"] = xr.Dataset(
+        {"component_share": (("chain", "draw", "component"), prior_pred)}, coords=comp
+    )
     idata["observed_data"] = xr.Dataset({"component_share": (("component",), data.component_share)}, coords=comp)
     idata["log_prior"] = pm.compute_log_prior(idata, model=model, extend_inferencedata=False)
 
@@ -106,7 +123,7 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
     data = vote_share_data(cr, raw)
     rng = np.random.default_rng(seed)
     out: dict = {"cr": cr, "h2h": h2h, "data": data, "idata": {}, "checks": {}, "wall_s": {}}
-    out.update(raw_dir=raw_dir, priors=priors)
+    out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
     models = {
         "vote_share_latent": lambda: vote_share_model(data, priors, money="latent"),
         "vote_share_plugin": lambda: vote_share_model(data, priors, money="plugin"),
@@ -126,7 +143,9 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
             loo_var, gated = "vote_share_race", GATED["vote_share"]
         else:
             with model:
-                pm.sample_posterior_predictive(idata, random_seed=seed + i, extend_inferencedata=True, progressbar=False)
+                pm.sample_posterior_predictive(
+                    idata, random_seed=seed + i, extend_inferencedata=True, progressbar=False
+                )
                 pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
                 pm.compute_log_prior(idata, extend_inferencedata=True)
             idata["prior_predictive"] = prior.prior_predictive
@@ -189,8 +208,12 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
 
     frames = [points_effects(_betas(result["idata"]["vote_share_latent"]), reference_usd, "this run")]
     for i, preset in enumerate(PRESETS):
+        if preset == result["priors_name"]:
+            continue  # "this run" already is that preset, fitted with the full settings
         priors = load_priors(resolve_preset(preset))
-        idata = sample(vote_share_model(result["data"], priors, money="latent"), seed + 50 + i, SWEEP, progress=False)
+        idata = sample(
+            vote_share_model(result["data"], priors, money="latent"), seed + 50 + i, result["secondary"], progress=False
+        )
         frames.append(points_effects(_betas(idata), reference_usd, preset))
     return pd.concat(frames).rename(columns={"model": "priors"}).assign(model="vote_share_latent")
 
@@ -278,6 +301,7 @@ def run_fit(
         return run_dir, manifest["diagnostics_passed"]
     t0 = time.perf_counter()
     result = fit_models(raw_dir, priors, seed, settings, progress)
+    result["priors_name"] = priors_name
     Path(runs_dir).mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
     try:
@@ -347,7 +371,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     if result.get("loco", True):
         from model.evaluate import leave_one_cycle_out
 
-        per_candidate, summary = leave_one_cycle_out(result["raw_dir"], result["priors"], seed)
+        per_candidate, summary = leave_one_cycle_out(result["raw_dir"], result["priors"], seed, result["secondary"])
         per_candidate.to_csv(out / "loco-predictions.csv", index=False)
         summary.to_csv(out / "loco-summary.csv", index=False)
     result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)

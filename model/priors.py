@@ -85,7 +85,9 @@ def load_priors(path: Path | None) -> dict[str, Prior]:
             if key == "dist":
                 continue
             if key not in FAMILIES[dist]:
-                raise UserError(f"{path}: [{name}] {key}: unknown parameter for {dist}; known: {', '.join(FAMILIES[dist])}")
+                raise UserError(
+                    f"{path}: [{name}] {key}: unknown parameter for {dist}; known: {', '.join(FAMILIES[dist])}"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UserError(f"{path}: [{name}] {key}: expected a number, got {value!r}")
             if key in POSITIVE and value <= 0:

@@ -98,7 +98,9 @@ def test_bayesian_head_to_head_matches_ols_under_flat_priors(lausd):
         flat[name] = Prior("normal", {"mu": 0.0, "sigma": 100.0}, "flat")
     ols = head_to_head_ols(lausd["h2h"])
     idata = sample(head_to_head_model(lausd["h2h"], flat), 8, FAST, progress=False)
-    for term, name in zip(ols.params.index, ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")):
+    for term, name in zip(
+        ols.params.index, ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa"), strict=True
+    ):
         assert abs(draws(idata, name).mean() - ols.params[term]) < 0.25 * ols.bse[term], term
 
 

@@ -1,0 +1,330 @@
+"""Simulation-based calibration (Talts et al. 2018) of the Bayesian models, with ECDF-difference plots and
+simultaneous bands (Säilynoja, Bürkner & Vehtari 2022)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never open a window (CI has no display)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pymc as pm
+from scipy import stats
+
+from model.bayes import (
+    HEAD_TO_HEAD_PRIORS,
+    MONEY_SD_APPROX,
+    MONEY_SD_EXACT,
+    MONEY_SD_LOWER_GAP,
+    MONEY_SD_LOWER_STEP,
+    component_predictive,
+    head_to_head_model,
+    vote_share_model,
+)
+from model.build import candidate_races, head_to_head
+from model.effects import draws
+from model.features import SHARE_FLOOR, VoteShareData, vote_share_data
+from model.fit import SamplerSettings, sample
+from model.priors import DEFAULT_PRIORS, Prior
+from model.raw import load_raw
+
+PARAMETERS = {
+    "head_to_head": (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head"),
+    "vote_share_plugin": (*HEAD_TO_HEAD_PRIORS, "concentration"),
+    "vote_share_latent": (*HEAD_TO_HEAD_PRIORS, "concentration", "money_log_mu", "money_log_sigma"),
+}
+# Ranks are taken among this many thinned posterior draws, so a rank is an integer in 0..THIN_TO (200 values,
+# which split evenly into the 10 or 20 bins of the chi-square test). Talts et al. thin so that the kept draws
+# are close to independent; 1000 NUTS draws of these models have bulk ESS well above 200.
+THIN_TO = 199
+BAND_PROB = 0.95  # simultaneous coverage of the ECDF bands
+BAND_SIMS = 2000  # uniform replicates used to calibrate the simultaneous band (Säilynoja et al. 2022, sec. 2.2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """The bundled data's design (covariates, race structure) on which data are simulated."""
+
+    h2h: pd.DataFrame
+    data: VoteShareData
+
+
+def bundled_design(raw_dir: Path) -> Design:
+    """Head-to-head and vote-share inputs built from a raw data directory."""
+    raw = load_raw(raw_dir)
+    cr = candidate_races(raw)
+    return Design(head_to_head(cr), vote_share_data(cr, raw))
+
+
+def _build(model_name: str, design: Design, priors: dict[str, Prior]) -> pm.Model:
+    """The model fitted in SBC, built on a (possibly simulated) design."""
+    if model_name == "head_to_head":
+        return head_to_head_model(design.h2h, priors)
+    return vote_share_model(design.data, priors, money=model_name.removeprefix("vote_share_"))
+
+
+def prior_draw(model: pm.Model, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One joint draw of every prior variable and prior-predictive observation, as arrays."""
+    with model, warnings.catch_warnings():
+        # PyMC warns that Potentials are ignored by the prior predictive; that is the point here (the
+        # vote-share likelihood and the money evidence are simulated in numpy, below).
+        warnings.simplefilter("ignore", UserWarning)
+        idata = pm.sample_prior_predictive(draws=1, random_seed=rng)
+    groups = [idata.prior, *([idata.prior_predictive] if "prior_predictive" in idata.children else [])]
+    return {name: g[name].to_numpy()[0, 0] for g in groups for name in g.data_vars}
+
+
+def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.random.Generator) -> VoteShareData:
+    """Reported IE figures drawn from the latent-money measurement model given true money per cell ($k).
+
+    Exact and approximate figures are lognormal around the true total. A lower bound's log gap below the
+    total has density proportional to Phi(gap / step) * phi(gap / sd), which is a skew-normal with scale sd
+    and shape sd / step, so simulating from it makes the model's Potential the exact likelihood."""
+    ev = data.money
+    log_total = np.log(ev.incidence @ money_k)
+    log_reported = log_total.copy()
+    for kind, sd in (("exact", MONEY_SD_EXACT), ("approx", MONEY_SD_APPROX)):
+        m = ev.kind == kind
+        log_reported[m] += rng.normal(0.0, sd, m.sum())
+    m = ev.kind == "lower"
+    gap = stats.skewnorm.rvs(
+        MONEY_SD_LOWER_GAP / MONEY_SD_LOWER_STEP, scale=MONEY_SD_LOWER_GAP, size=m.sum(), random_state=rng
+    )
+    log_reported[m] -= gap
+    return dataclasses.replace(data, money=dataclasses.replace(ev, amount_usd=np.exp(log_reported) * 1000.0))
+
+
+def simulate(model_name: str, design: Design, priors: dict[str, Prior], rng: np.random.Generator):
+    """Draw parameters from the prior and data given them; return (the true values, the simulated design)."""
+    truth = prior_draw(_build(model_name, design, priors), rng)
+    if model_name == "head_to_head":
+        h2h = design.h2h.copy()
+        h2h.loc[h2h.logit_share_a.notna(), "logit_share_a"] = truth["logit_share_a"]
+        return truth, dataclasses.replace(design, h2h=h2h)
+    shares = component_predictive(truth["eta"][None], np.atleast_1d(truth["concentration"]), design.data, rng)[0]
+    # The same floor as the observed shares (a share of exactly 0 has infinite Dirichlet density).
+    data = dataclasses.replace(design.data, component_share=np.maximum(shares, SHARE_FLOOR))
+    if model_name == "vote_share_latent":
+        data = simulate_money_evidence(truth["money_k"], data, rng)
+    return truth, dataclasses.replace(design, data=data)
+
+
+def thin(x: np.ndarray, n: int) -> np.ndarray:
+    """n evenly strided draws (all of them when there are fewer)."""
+    stride = max(len(x) // n, 1)
+    return x[::stride][:n]
+
+
+def posterior_ranks(idata, truth: dict[str, np.ndarray], parameters: tuple[str, ...], n: int) -> list[dict]:
+    """Rank of each true value among n thinned posterior draws (0..n), with the posterior mean and sd."""
+    rows = []
+    for name in parameters:
+        post = thin(draws(idata, name), n)
+        rows.append(
+            {
+                "parameter": name,
+                "rank": int((post < truth[name]).sum()),
+                "n_draws": len(post),
+                "true_value": float(truth[name]),
+                "post_mean": float(post.mean()),
+                "post_sd": float(post.std()),
+            }
+        )
+    return rows
+
+
+def run_sbc(
+    model_name: str,
+    n_sims: int,
+    seed: int,
+    draws: int = 500,
+    tune: int = 500,
+    *,
+    design: Design | None = None,
+    priors: dict[str, Prior] | None = None,
+    sampler: str = "nutpie",
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """SBC ranks: one row per (simulation, parameter) with model, sim, parameter, rank (0..n_draws),
+    n_draws, true_value, post_mean, post_sd, divergences (of that simulation's fit) and seconds.
+
+    Simulation s uses np.random.default_rng(seed + s) alone, so any one simulation can be rerun. Divergent
+    fits are kept: dropping them would condition on the sampler and bias the ranks."""
+    if model_name not in PARAMETERS:
+        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(PARAMETERS)}")
+    design = design or bundled_design(Path("data/raw"))
+    priors = priors or DEFAULT_PRIORS
+    settings = SamplerSettings(sampler=sampler, chains=2, draws=draws, tune=tune)
+    rows = []
+    for s in range(n_sims):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(seed + s)
+        truth, sim_design = simulate(model_name, design, priors, rng)
+        idata = sample(_build(model_name, sim_design, priors), int(rng.integers(2**31)), settings, progress=False)
+        n_div = int(idata.sample_stats.diverging.sum())
+        seconds = round(time.perf_counter() - t0, 2)
+        for row in posterior_ranks(idata, truth, PARAMETERS[model_name], THIN_TO):
+            rows.append({"model": model_name, "sim": s, **row, "divergences": n_div, "seconds": seconds})
+        if log:
+            log(f"{model_name} sim {s + 1}/{n_sims}: {seconds} s, {n_div} divergences")
+    return pd.DataFrame(rows)
+
+
+def chisq_uniformity(ranks: np.ndarray, n_draws: int, bins: int) -> float:
+    """p-value of Pearson's chi-square test that ranks are uniform on 0..n_draws, in `bins` bins of
+    (nearly) equal width; expected counts follow the number of rank values in each bin, so it is exact in
+    expectation even when the bins cannot be equal."""
+    edges = np.linspace(0, n_draws + 1, bins + 1).round().astype(int)
+    observed = np.histogram(ranks, bins=edges)[0]
+    expected = len(ranks) * np.diff(edges) / (n_draws + 1)
+    return float(stats.chisquare(observed, expected).pvalue)
+
+
+def chisq_bins(n_sims: int) -> int:
+    """Bins for the chi-square test: at least ~5 expected per bin (Cochran's rule), at most 20."""
+    return int(np.clip(n_sims // 5, 2, 20))
+
+
+def _ecdf_points(n_draws: int, n_sims: int) -> np.ndarray:
+    """Integer rank thresholds k (ECDF evaluated as P(rank < k)); at most one per simulation."""
+    k = min(n_draws + 1, max(n_sims, 2))
+    return np.unique(np.linspace(0, n_draws + 1, k + 1).round().astype(int)[1:-1])
+
+
+def _tail_prob(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
+    """Two-sided binomial tail probability of each ECDF count (counts: (..., point))."""
+    lower = stats.binom.cdf(counts, n, z)
+    upper = stats.binom.sf(counts - 1, n, z)
+    return np.minimum(2 * np.minimum(lower, upper), 1.0)
+
+
+def simultaneous_band(n_sims: int, n_draws: int, prob: float = BAND_PROB, seed: int = 0):
+    """Thresholds k, expected CDF z = k / (n_draws + 1), the pointwise level gamma that gives a band of
+    simultaneous coverage `prob` for the ECDF of n_sims uniform ranks, and the null distribution of the
+    smallest pointwise tail probability (for p-values). Säilynoja et al. (2022), simulation method."""
+    k = _ecdf_points(n_draws, n_sims)
+    z = k / (n_draws + 1)
+    rng = np.random.default_rng(seed)
+    sims = rng.integers(0, n_draws + 1, size=(BAND_SIMS, n_sims))
+    counts = (sims[:, :, None] < k).sum(axis=1)
+    null_min = _tail_prob(counts, n_sims, z).min(axis=1)
+    gamma = float(np.quantile(null_min, 1 - prob))
+    return k, z, gamma, null_min
+
+
+def uniformity(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Per model and parameter: simulations, chi-square p-value, simultaneous-ECDF p-value (share of uniform
+    replicates whose ECDF strays at least as far), whether the ECDF stays in the 95 % band, divergent fits."""
+    rows = []
+    for (model_name, name), g in ranks.groupby(["model", "parameter"], sort=False):
+        n, n_draws = len(g), int(g.n_draws.max())
+        k, z, gamma, null_min = simultaneous_band(n, n_draws)
+        counts = (g["rank"].to_numpy()[:, None] < k).sum(axis=0)
+        observed_min = _tail_prob(counts, n, z).min()
+        rows.append(
+            {
+                "model": model_name,
+                "parameter": name,
+                "n_sims": n,
+                "n_draws": n_draws,
+                "chisq_bins": chisq_bins(n),
+                "p_chisq": chisq_uniformity(g["rank"].to_numpy(), n_draws, chisq_bins(n)),
+                "p_ecdf": float((null_min <= observed_min).mean()),
+                "inside_band": bool(observed_min > gamma),
+                "divergent_fits": int(g.drop_duplicates("sim").divergences.gt(0).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ecdf_figure(ranks: pd.DataFrame, path: Path) -> Path:
+    """ECDF-difference plot of the ranks, one panel per (model, parameter), with simultaneous 95 % bands."""
+    summary = uniformity(ranks).set_index(["model", "parameter"])
+    keys = list(summary.index)
+    ncol = min(3, len(keys))
+    nrow = -(-len(keys) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.3 * nrow), squeeze=False, sharey=True)
+    for ax, (model_name, name) in zip(axes.flat, keys, strict=False):
+        g = ranks[(ranks.model == model_name) & (ranks.parameter == name)]
+        n, n_draws = len(g), int(g.n_draws.max())
+        k, z, gamma, _ = simultaneous_band(n, n_draws)
+        ecdf = (g["rank"].to_numpy()[:, None] < k).mean(axis=0)
+        lo = stats.binom.ppf(gamma / 2, n, z) / n - z
+        hi = stats.binom.ppf(1 - gamma / 2, n, z) / n - z
+        x = np.concatenate([[0.0], z, [1.0]])
+        ax.fill_between(x, np.r_[0, lo, 0], np.r_[0, hi, 0], step="post", color="0.85", label="95 % simultaneous band")
+        ax.step(x, np.r_[0, ecdf - z, 0], where="post", color="C0", lw=1.5, label="ECDF − uniform CDF")
+        ax.axhline(0, color="0.4", lw=0.6)
+        s = summary.loc[(model_name, name)]
+        flag = "" if s.inside_band else "  OUTSIDE BAND"
+        ax.set_title(f"{name}\nχ² p={s.p_chisq:.3f}, ECDF p={s.p_ecdf:.3f}{flag}", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("fractional rank of true value (rank / (draws + 1))", fontsize=8)
+        ax.set_ylabel("ECDF difference", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(keys) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="lower left")
+    models = ", ".join(
+        f"{m}: {g.sim.nunique()} sims, {int(g.drop_duplicates('sim').divergences.gt(0).sum())} with divergences"
+        for m, g in ranks.groupby("model", sort=False)
+    )
+    fig.suptitle(f"Simulation-based calibration ({models})", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m model.sbc`: SBC of the chosen models; writes the rank table, its uniformity summary
+    (<table stem>-uniformity.csv) and figures/sbc-<model>.png."""
+    p = argparse.ArgumentParser(prog="python -m model.sbc", description=__doc__)
+    p.add_argument("--models", nargs="+", choices=list(PARAMETERS), default=["head_to_head", "vote_share_plugin"])
+    p.add_argument("--sims", type=int, default=100)
+    p.add_argument("--seed", type=int, default=20260305)
+    p.add_argument("--draws", type=int, default=500, help="posterior draws per chain (2 chains)")
+    p.add_argument("--tune", type=int, default=500)
+    p.add_argument("--raw", type=Path, default=Path("data/raw"))
+    p.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
+    p.add_argument("--out", type=Path, default=Path("figures"), help="folder for sbc-<model>.png")
+    p.add_argument("--table", type=Path, default=Path("runs/sbc.csv"))
+    args = p.parse_args(argv)
+    design = bundled_design(args.raw)
+    frames = []
+    for name in args.models:
+        frames.append(
+            run_sbc(
+                name,
+                args.sims,
+                args.seed,
+                args.draws,
+                args.tune,
+                design=design,
+                sampler=args.sampler,
+                log=lambda msg: print(msg, file=sys.stderr, flush=True),
+            )
+        )
+        ecdf_figure(frames[-1], args.out / f"sbc-{name}.png")
+    ranks = pd.concat(frames, ignore_index=True)
+    summary = uniformity(ranks)
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    ranks.to_csv(args.table, index=False)
+    summary.to_csv(args.table.with_name(f"{args.table.stem}-uniformity.csv"), index=False)
+    print(summary.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""End to end: `python -m model fit` then `report` on the bundled data, with few draws (plumbing, not inference)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.cli import main
+from model.figures import MAIN_VARS, PRESETS
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+QUICK = ["--draws", "100", "--tune", "100", "--chains", "2", "--seed", "11"]
+DIAGNOSTIC_FIGURES = ("rank", "trace", "energy", "ppc", "loo_pit", "prior_posterior", "psense")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One quick fit and report, shared by the tests below."""
+    tmp = tmp_path_factory.mktemp("fit")
+    args = ["fit", "--raw", str(RAW), "--runs", str(tmp / "runs"), "--figures", str(tmp / "figures"), *QUICK]
+    code = main(args)
+    return tmp, args, code
+
+
+def test_fit_writes_a_complete_self_describing_run(quick_run):
+    tmp, _args, code = quick_run
+    assert code == 0
+    run = tmp / "runs" / (tmp / "runs" / "LATEST").read_text().strip()
+    manifest = json.loads((run / "manifest.json").read_text())
+    for key in ("git_commit", "data_hash", "priors_hash", "priors", "seed", "sampler", "packages", "wall_seconds"):
+        assert key in manifest
+    assert manifest["seed"] == 11 and manifest["sampler"]["draws"] == 100
+    for name in MAIN_VARS:
+        assert (run / f"posterior-{name}.nc").stat().st_size > 0
+        for kind in DIAGNOSTIC_FIGURES:
+            assert (tmp / "figures" / f"{kind}-{name}.png").stat().st_size > 10_000
+    for preset in PRESETS:
+        assert (tmp / "figures" / f"prior_predictive-{preset}.png").exists()
+    for table in ("diagnostics", "effects", "effects-by-prior", "counterfactuals", "loco-summary", "money-evidence"):
+        assert (run / f"{table}.csv").stat().st_size > 0
+    assert not [p for p in (tmp / "runs").iterdir() if p.name.startswith(".")], "a staging directory was left behind"
+
+
+def test_second_fit_with_same_inputs_reuses_the_run(quick_run, capsys):
+    tmp, args, _code = quick_run
+    before = sorted(p.name for p in (tmp / "runs").iterdir())
+    assert main(args) == 0
+    assert "reusing" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp / "runs").iterdir()) == before
+
+
+def test_strict_fit_fails_when_diagnostics_fail(quick_run):
+    """100 draws x 2 chains cannot reach 400 effective draws, so --strict must exit non-zero."""
+    _tmp, args, _code = quick_run
+    assert main([*args, "--strict"]) == 1
+
+
+def test_report_renders_from_the_run_without_refitting(quick_run, capsys):
+    tmp, _args, _code = quick_run
+    assert main(["report", "--runs", str(tmp / "runs"), "--out", str(tmp / "reports")]) == 0
+    html = (tmp / "reports" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Press claims" in html
