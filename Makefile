@@ -7,11 +7,12 @@ PY      := $(VENV)/bin/python
 DATA    ?= data/raw
 PRIORS  ?= default
 SEED    ?= 20260305
+SBC_SIMS ?= 200
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup data fit report test test-slow lint bench clean
+.PHONY: help setup data fit report browser test test-slow lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,14 +34,22 @@ data: $(CLEAN)/.built ## validate data/raw and build data/clean + data/COVERAGE.
 RUNS    ?= runs
 STRICT  ?= --strict
 
-fit: $(CLEAN)/.built ## fit all models (PRIORS=default|skeptical|literature|file.toml, DATA=dir); runs/, figures/, reports/
+# Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
+FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
+
+fit: $(FIT_DEPS) ## fit all models (PRIORS=default|skeptical|literature|file.toml, DATA=dir); runs/, figures/, reports/
 	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures figures $(STRICT)
 	$(PY) -m model report --runs $(RUNS) --out reports
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
 	$(PY) -m model report --runs $(RUNS) --out reports
 
-test: $(VENV)/.installed ## fast test suite (what CI runs)
+browser: ## install headless Chromium (Debian package) for the report test, if missing
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	    else echo "no chromium: 'sudo apt-get install chromium' to run the browser test (skipped otherwise)" >&2; fi; }
+
+test: $(VENV)/.installed browser ## fast test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(VENV)/.installed ## slow statistical checks (parameter recovery at full size, SBC)
@@ -51,7 +60,10 @@ lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff format --check model tests
 
 bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make fit; writes bench/results.json
-	$(PY) -m model bench --raw $(DATA) --out bench/results.json
+	$(PY) -m model.bench --raw $(DATA) --out bench/results.json
+
+sbc: $(CLEAN)/.built ## simulation-based calibration of the Bayesian models (slow: see README)
+	$(PY) -m model.sbc --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)
 	rm -rf runs/ figures/*.png reports/
