@@ -18,6 +18,26 @@ DIVERGENCES_MAX = 0
 EBFMI_MIN = 0.3
 # Vehtari et al. (2024), "Pareto smoothed importance sampling": k above 0.7 makes the LOO estimate unreliable.
 PARETO_K_MAX = 0.7
+# Kallioinen et al. (2024), "Detecting and diagnosing prior and likelihood sensitivity with power-scaling":
+# a cumulative Jensen-Shannon distance above 0.05 flags sensitivity to the prior.
+PSENSE_MAX = 0.05
+
+
+def user_prior_names(idata) -> list[str]:
+    """Log-prior terms of the priors a user sets in a TOML file (not structural z's or latent money)."""
+    from model.priors import DEFAULT_PRIORS
+
+    return [v for v in idata.log_prior.data_vars if v in DEFAULT_PRIORS or v.startswith(("tau_cycle", "tau_district"))]
+
+
+def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.DataFrame:
+    """Power-scaling sensitivity (ArviZ psense) of var_names to the user-set priors and to the likelihood."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # psense prints its own advice; the table carries the numbers
+        table = az.psense_summary(
+            idata, var_names=var_names, prior_var_names=user_prior_names(idata), likelihood_var_names=[likelihood_var]
+        )
+    return table.rename_axis("parameter").reset_index()
 
 
 def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
@@ -41,6 +61,11 @@ def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
         # Pareto-k is reported, not gated: a high k flags an influential race, not a failed fit.
         ("max Pareto k (LOO)", max_k, f"<= {PARETO_K_MAX} (shown, not gated)", True),
     ]
+    betas = [v for v in var_names if v.startswith("beta_") and not v.endswith("_cycle")]
+    if "log_prior" in idata.children and betas:
+        psense = float(prior_sensitivity(idata, betas, loo_var)["prior"].max())
+        # Shown, not gated: sensitivity to the prior is information for the reader, not a failed fit.
+        rows.append(("max prior sensitivity (psense)", psense, f"<= {PSENSE_MAX} (shown, not gated)", True))
     return pd.DataFrame(rows, columns=["check", "value", "threshold", "passed"])
 
 

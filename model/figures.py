@@ -15,6 +15,7 @@ import pandas as pd
 import pymc as pm
 
 from model.bayes import component_predictive, vote_share_model
+from model.diagnostics import user_prior_names
 from model.effects import points_effects
 from model.priors import load_priors, resolve_preset
 
@@ -26,6 +27,12 @@ MAIN_VARS["vote_share_plugin"] = MAIN_VARS["vote_share_latent"]
 OBSERVED = {
     "vote_share_latent": "component_share",
     "vote_share_plugin": "component_share",
+    "head_to_head": "logit_share_a",
+}
+# The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
+LIKELIHOOD = {
+    "vote_share_latent": "vote_share_race",
+    "vote_share_plugin": "vote_share_race",
     "head_to_head": "logit_share_a",
 }
 PRESETS = ("default", "skeptical", "literature")
@@ -42,11 +49,13 @@ def _save_pc(pc, path: Path, title: str) -> None:
 def diagnostic_figures(out: Path, name: str, idata) -> None:
     """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fit."""
     v = MAIN_VARS[name]
+    betas = [x for x in v if x.startswith("beta_")]
     obs = OBSERVED[name]
+    tall = {"figure_kwargs": {"figsize": (11, 2.4 * len(betas)), "layout": "constrained"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotting libraries' deprecation chatter is not ours to fix
         _save_pc(az.plot_rank(idata, var_names=v), out / f"rank-{name}.png", f"{name}: rank plots (uniform = mixing)")
-        _save_pc(az.plot_trace_dist(idata, var_names=v), out / f"trace-{name}.png", f"{name}: traces")
+        _save_pc(az.plot_trace_dist(idata, var_names=v, **tall), out / f"trace-{name}.png", f"{name}: traces by chain")
         _save_pc(az.plot_energy(idata), out / f"energy-{name}.png", f"{name}: energy (E-BFMI)")
         _save_pc(
             az.plot_ppc_dist(idata, var_names=[obs], num_samples=100),
@@ -55,14 +64,20 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
         )
         _save_pc(az.plot_loo_pit(idata, var_names=[obs]), out / f"loo_pit-{name}.png", f"{name}: LOO-PIT of {obs}")
         _save_pc(
-            az.plot_prior_posterior(idata, var_names=[x for x in v if x.startswith("beta_")]),
+            az.plot_prior_posterior(idata, var_names=betas),
             out / f"prior_posterior-{name}.png",
             f"{name}: prior (from the prior file) vs posterior",
         )
         _save_pc(
-            az.plot_psense_dist(idata, var_names=[x for x in v if x.startswith("beta_")]),
+            az.plot_psense_dist(
+                idata,
+                var_names=betas,
+                prior_var_names=user_prior_names(idata),
+                likelihood_var_names=[LIKELIHOOD[name]],
+                **tall,
+            ),
             out / f"psense-{name}.png",
-            f"{name}: power-scaling sensitivity (prior and likelihood scaled by 0.8-1.25)",
+            f"{name}: power-scaling sensitivity to the prior file and to the likelihood (scaled by 0.8-1.25)",
         )
 
 
