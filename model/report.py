@@ -231,7 +231,8 @@ def load_run(run_dir: Path) -> Run:
     """Manifest and tables of a run; diagnostics, effects and counterfactuals are required."""
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     names = ("diagnostics", "effects", "counterfactuals", "coefficients-regression", "coefficients-bayes")
-    tables = {n: read_csv_if(run_dir / f"{n}.csv") for n in (*names, "win_probability", "model_rows")}
+    extra = ("win_probability", "model_rows", "effects-by-prior", "loco-summary", "money-evidence")
+    tables = {n: read_csv_if(run_dir / f"{n}.csv") for n in (*names, *extra)}
     for n, columns in REQUIRED_COLUMNS.items():
         if tables[n].empty:
             raise UserError(f"incomplete run: {run_dir / (n + '.csv')} is missing or empty")
@@ -875,11 +876,64 @@ def section_counterfactuals(run: Run, data: pd.DataFrame) -> list[Block]:
     ]
 
 
+def section_skill(run: Run) -> list[Block]:
+    """5b Out-of-sample skill: leave-one-cycle-out scores of the models against simple baselines."""
+    loco = run.tables.get("loco-summary", pd.DataFrame())
+    blocks: list[Block] = [Heading(2, "5b Out-of-sample skill: predicting a cycle the model has not seen", "skill")]
+    if loco.empty:
+        return [*blocks, Para("This run has no leave-one-cycle-out evaluation.")]
+    blocks.append(
+        Para(
+            "Each election year in turn is held out; the models are fitted on the other years and predict who "
+            "finishes first in each held-out race. Log score: mean log probability given to the actual "
+            "winner (higher is better; a coin flip between two is -0.69). Brier: mean squared error of the "
+            "winning probabilities over a race's candidates (lower is better). A baseline that names a winner "
+            "gives it 90 %; where it names none (no incumbent running, no money, no primary) it splits evenly."
+        )
+    )
+    rows = tuple(
+        (
+            r.scope,
+            r.model,
+            str(int(r.races)),
+            f"{r.log_score:.2f}",
+            f"{r.brier:.2f}",
+            f"{100 * r.accuracy:.0f} %",
+        )
+        for r in loco.itertuples()
+    )
+    blocks.append(Table(("races", "model", "n", "log score", "Brier", "winner right"), rows))
+    main = loco[(loco.scope == "all races")].set_index("model")
+    if "vote_share_plugin" in main.index:
+        base = main.drop(index=[m for m in ("vote_share_plugin", "head_to_head") if m in main.index])
+        best = base.log_score.idxmax()
+        beats = main.loc["vote_share_plugin", "log_score"] > base.log_score.max()
+        blocks.append(
+            Para(
+                f"On all races, the vote-share model {'beats' if beats else 'does not beat'} the best baseline "
+                f"({best}) by log score ({main.loc['vote_share_plugin', 'log_score']:.2f} vs "
+                f"{base.log_score.max():.2f}). With about 35 races, differences of a few hundredths are noise."
+            )
+        )
+    return blocks
+
+
 def section_priors(run: Run, others: list[Run]) -> list[Block]:
     """6 How conclusions move under each prior preset."""
     preset = run.manifest.get("priors_preset", "?")
     blocks: list[Block] = [Heading(2, "6 How conclusions move under each prior preset", "priors")]
-    if others:
+    sweep = run.tables.get("effects-by-prior", pd.DataFrame())
+    if not sweep.empty:
+        presets = list(dict.fromkeys(sweep.priors))
+        blocks.append(
+            Para(
+                f"The main model refitted under each prior preset in this run ('this run' = `{preset}`, full "
+                "settings; the other presets with fewer draws). If the columns agree, the data, not the priors, "
+                "drive the conclusions."
+            )
+        )
+        blocks.append(effects_table(sweep.drop(columns="model").rename(columns={"priors": "model"}), presets))
+    elif others:
         frames = [run.tables["effects"].query("model == @MAIN_MODEL").assign(model=preset)]
         frames += [
             o.tables["effects"].query("model == @MAIN_MODEL").assign(model=o.manifest["priors_preset"]) for o in others
@@ -1036,6 +1090,7 @@ def build_blocks(runs: Path, root: Path) -> list[Block]:
         *section_diagnostics(run),
         *section_effects(run),
         *section_counterfactuals(run, data),
+        *section_skill(run),
         *section_priors(run, other_runs(runs, run)),
         *section_claims(run, load_claims(root / "analysis" / "claims.toml"), data),
         *section_limitations(run, data),
