@@ -13,6 +13,8 @@ from model import atomic
 from model.raw import load_raw
 
 STATUS_RANK = {"certified": 0, "semi_official": 1, "preliminary": 2}
+# Which of two same-day finance reports to trust: exact over approximate over a lower bound over unstated.
+BOUND_PRECISION = {"exact": 3, "approx": 2, "at_least": 1}
 # Plug-in money columns of candidate_races, per candidate-round.
 MONEY_COLUMNS = (
     "support_usd",
@@ -158,6 +160,8 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df["on_cycle"] = df.cycle >= 2020  # LAUSD moved to statewide even-year elections in 2020
     df["seat_open"] = df.seat == "open"
     df["n_candidates"] = df.groupby("race_id").candidate_id.transform("size")
+    # Tied shares are ranked by candidate id, not by the order of rows in results.csv.
+    df = df.sort_values(["race_id", "candidate_id"], kind="stable").reset_index(drop=True)
     df["rank"] = df.groupby("race_id").vote_share.rank(ascending=False, method="first")
     end = t["endorsements"]
     for endorser in ("UTLA", "CCSA", "SEIU99"):
@@ -173,7 +177,15 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df["n_money_figures"] = df.n_money_figures.fillna(0).astype(int)
     df["n_combined"] = df.n_combined.fillna(0).astype(int)
     df["money_bounds"] = df.money_bounds.fillna("")
-    fin = t["candidate_finance"].sort_values("as_of").drop_duplicates(["cycle", "candidate_id"], keep="last")
+    # The latest report; on the same date the most precise, then most complete, then largest. Decided by content
+    # alone: keeping the last row in file order made the result depend on the order of rows in the raw file.
+    fin = t["candidate_finance"].assign(
+        _precision=lambda f: f.bound.map(BOUND_PRECISION).fillna(0),
+        _known=lambda f: f[["raised_usd", "spent_usd"]].notna().sum(axis=1),
+    )
+    fin = fin.sort_values(
+        ["as_of", "_precision", "_known", "raised_usd", "spent_usd"], na_position="first", kind="stable"
+    ).drop_duplicates(["cycle", "candidate_id"], keep="last")
     df = df.merge(
         fin[["cycle", "candidate_id", "raised_usd", "spent_usd"]].rename(
             columns={"raised_usd": "own_raised_usd", "spent_usd": "own_spent_usd"}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import math
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +18,36 @@ from model.schema import NUMERIC_KINDS, TABLES, UNITS, Column
 
 # Percent shares and vote totals are compared with this tolerance (issue 2: 0.5 points).
 PCT_TOLERANCE_POINTS = 0.5
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: \d would accept other scripts' digits, which pandas then fails to convert (a traceback).
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_WHOLE = re.compile(r"-?[0-9]+")
+# Plain decimal notation only: float() also takes 'nan', 'inf', '1e999' and '1_000', none of which is a typed figure.
+_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+
+
+def _q(value: str) -> str:
+    """A cell value quoted for an error message, control characters escaped so the message stays one line."""
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in value) + "'"
+
+
+def _text(path: Path) -> str:
+    """The file's text; bytes that are not UTF-8, or a last line without a line break (a truncated file), are
+    errors naming the line."""
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]  # spreadsheet programs write a byte order mark; it is not content
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            str(path), f"byte 0x{data[err.start]:02x} is not UTF-8 text; save the file as UTF-8", line
+        ) from None
+    if text and not text.endswith(("\n", "\r")):
+        # Every row ends with a line break, so a file that stops mid-line was cut off (an interrupted copy or save).
+        raise DataError(str(path), "last line has no line break; is the file truncated?", text.count("\n") + 1)
+    return text
 
 
 def read_table(raw_dir: Path, table: str) -> pd.DataFrame:
@@ -23,27 +56,41 @@ def read_table(raw_dir: Path, table: str) -> pd.DataFrame:
     name = str(path)
     if not path.exists():
         raise DataError(name, "file is missing")
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    reader = csv.reader(io.StringIO(_text(path), newline=""))
+    rows: list[list[str]] = []
+    lines: list[int] = []  # the file line each record starts on (a quoted cell may span lines)
+    try:
+        for row in reader:
+            lines.append(reader.line_num - sum(len(_LINE_BREAK.findall(c)) for c in row))
+            rows.append(row)
+    except csv.Error as err:  # e.g. a cell longer than csv's field size limit
+        raise DataError(name, f"malformed CSV: {err}", reader.line_num) from None
     if not rows:
         raise DataError(name, "file is empty; expected a header row")
     header = [h.strip() for h in rows[0]]
     expected = [c.name for c in TABLES[table]]
     unknown = [h for h in header if h not in expected]
     if unknown:
-        raise DataError(name, f"unknown column '{unknown[0]}'; expected columns {expected}", row=1)
+        raise DataError(name, f"unknown column {_q(unknown[0])}; expected columns {expected}", row=1)
     missing = [c.name for c in TABLES[table] if c.required and c.name not in header]
     if missing:
-        raise DataError(name, f"missing column '{missing[0]}'", row=1)
-    for i, row in enumerate(rows[1:], start=2):
+        raise DataError(name, f"missing column {_q(missing[0])}", row=1)
+    seen: dict[tuple[str, ...], int] = {}
+    for line, row in zip(lines[1:], rows[1:], strict=True):
         if len(row) != len(header):
-            raise DataError(name, f"expected {len(header)} fields, found {len(row)} (malformed CSV)", row=i)
+            raise DataError(name, f"expected {len(header)} fields, found {len(row)} (malformed CSV)", row=line)
+        # An exact copy of a row is a typing slip, and would count a spending figure twice in the latent model.
+        # Tables with a key (source, race, candidate-count) report it by that key in their own checks.
+        key = tuple(c.strip() for c in row)
+        if key in seen and table not in ("sources", "races", "results"):
+            raise DataError(name, f"row repeats line {seen[key]} exactly", row=line)
+        seen[key] = line
     frame = pd.DataFrame([[c.strip() for c in r] for r in rows[1:]], columns=header, dtype=str)
     for col in TABLES[table]:
         if col.name not in frame:
             frame[col.name] = ""
     frame = frame[expected]
-    frame.insert(0, "_row", range(2, len(frame) + 2))
+    frame.insert(0, "_row", lines[1:])
     frame.attrs["path"] = name
     return frame
 
@@ -55,30 +102,29 @@ def _check_cell(name: str, row: int, col: Column, value: str) -> None:
             raise DataError(name, "is empty; a value is required", row, col.name)
         return
     kind = col.kind
-    if kind == "int" and not re.fullmatch(r"-?\d+", value):
-        raise DataError(name, f"expected a whole number, got '{value}'", row, col.name)
-    if kind in ("money", "pct"):
-        try:
-            number = float(value)
-        except ValueError:
-            raise DataError(name, f"expected a number, got '{value}'", row, col.name) from None
+    if kind == "int" and not _WHOLE.fullmatch(value):
+        raise DataError(name, f"expected a whole number, got {_q(value)}", row, col.name)
+    if kind in ("money", "pct") and not _DECIMAL.fullmatch(value):
+        raise DataError(name, f"expected a number such as 1234.5, got {_q(value)}", row, col.name)
+    if kind in NUMERIC_KINDS:
+        number = float(value)
+        if not math.isfinite(number):
+            raise DataError(name, f"number too large, got {_q(value)}", row, col.name)
         if number < 0:
             raise DataError(name, f"must not be negative, got {value}", row, col.name)
         if kind == "pct" and number > 100:
             raise DataError(name, f"a percent must be at most 100, got {value}", row, col.name)
-    if kind == "int" and int(value) < 0:
-        raise DataError(name, f"must not be negative, got {value}", row, col.name)
     if kind == "date":
         try:
             if not _DATE.match(value):
                 raise ValueError
             date.fromisoformat(value)
         except ValueError:
-            raise DataError(name, f"expected an ISO date YYYY-MM-DD, got '{value}'", row, col.name) from None
+            raise DataError(name, f"expected an ISO date YYYY-MM-DD, got {_q(value)}", row, col.name) from None
     if kind == "bool" and value not in ("true", "false"):
-        raise DataError(name, f"expected true or false, got '{value}'", row, col.name)
+        raise DataError(name, f"expected true or false, got {_q(value)}", row, col.name)
     if kind == "enum" and value not in col.choices:
-        raise DataError(name, f"unknown value '{value}'; expected one of {list(col.choices)}", row, col.name)
+        raise DataError(name, f"unknown value {_q(value)}; expected one of {list(col.choices)}", row, col.name)
 
 
 def _check_cells(frame: pd.DataFrame, table: str, source_ids: set[str]) -> None:
@@ -96,7 +142,7 @@ def _check_cells(frame: pd.DataFrame, table: str, source_ids: set[str]) -> None:
             raise DataError(name, "row has numbers but no source id", rec["_row"], "source_ids")
         for sid in ids:
             if sid not in source_ids:
-                raise DataError(name, f"source id '{sid}' is not in sources.csv", rec["_row"], "source_ids")
+                raise DataError(name, f"source id {_q(sid)} is not in sources.csv", rec["_row"], "source_ids")
 
 
 def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
@@ -108,7 +154,7 @@ def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
     if len(dup):
         raise DataError(
             sources.attrs["path"],
-            f"duplicate source_id '{dup.iloc[0].source_id}'",
+            f"duplicate source_id {_q(dup.iloc[0].source_id)}",
             int(dup.iloc[0]["_row"]),
             "source_id",
         )
@@ -125,13 +171,15 @@ def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Convert string cells to numbers and booleans by column kind; money is converted to dollars."""
     out = frame.copy()
     for col in TABLES[table]:
-        if col.kind in ("int", "money", "pct"):
-            out[col.name] = pd.to_numeric(out[col.name].replace("", None), errors="raise").astype(float)
+        if col.kind in NUMERIC_KINDS:
+            out[col.name] = [float(v) if v else math.nan for v in frame[col.name]]
         elif col.kind == "bool":
             out[col.name] = out[col.name] == "true"
     if table == "spending":
-        factor = out["unit"].replace("", "usd").map(UNITS)
-        out["amount_usd"] = out["amount_usd"] * factor
+        # Decimal arithmetic, so that 1234.567 kusd gives exactly the float that 1234567 usd gives.
+        units = frame["unit"].replace("", "usd")
+        dollars = [Decimal(a) * Decimal(UNITS[u]) for a, u in zip(frame["amount_usd"], units, strict=True)]
+        out["amount_usd"] = [float(d) for d in dollars]
     out.attrs["path"] = frame.attrs["path"]
     return out
 
@@ -142,23 +190,26 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
     rpath, spath = races.attrs["path"], results.attrs["path"]
     dup = races[races.duplicated("race_id")]
     if len(dup):
-        raise DataError(rpath, f"duplicate race_id '{dup.iloc[0].race_id}'", int(dup.iloc[0]["_row"]), "race_id")
+        raise DataError(rpath, f"duplicate race_id {_q(dup.iloc[0].race_id)}", int(dup.iloc[0]["_row"]), "race_id")
     for rec in races.to_dict("records"):
         if not rec["race_id"].startswith(rec["date"]):
             raise DataError(
-                rpath, f"race_id '{rec['race_id']}' does not start with its date {rec['date']}", rec["_row"], "race_id"
+                rpath,
+                f"race_id {_q(rec['race_id'])} does not start with its date {rec['date']}",
+                rec["_row"],
+                "race_id",
             )
     race_ids = set(races.race_id)
     for rec in results.to_dict("records"):
         if rec["race_id"] not in race_ids:
-            raise DataError(spath, f"unknown race '{rec['race_id']}' (not in races.csv)", rec["_row"], "race_id")
+            raise DataError(spath, f"unknown race {_q(rec['race_id'])} (not in races.csv)", rec["_row"], "race_id")
     key = ["race_id", "candidate_id", "count_status", "as_of"]
     dup = results[results.duplicated(key)]
     if len(dup):
         r = dup.iloc[0]
         raise DataError(
             spath,
-            f"duplicate candidate '{r.candidate_id}' in race {r.race_id} for the same count",
+            f"duplicate candidate {_q(r.candidate_id)} in race {r.race_id} for the same count",
             int(r["_row"]),
             "candidate_id",
         )
@@ -206,7 +257,7 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
                     if cid not in cands:
                         raise DataError(
                             frame.attrs["path"],
-                            f"unknown candidate '{cid}' for cycle {int(rec['cycle'])} (not in results.csv)",
+                            f"unknown candidate {_q(cid)} for cycle {int(rec['cycle'])} (not in results.csv)",
                             rec["_row"],
                             col,
                         )
