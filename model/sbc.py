@@ -20,6 +20,7 @@ import pandas as pd
 import pymc as pm
 from scipy import stats
 
+from model import atomic
 from model.bayes import (
     HEAD_TO_HEAD_PRIORS,
     MONEY_SD_APPROX,
@@ -46,6 +47,7 @@ PARAMETERS = {
 # which split evenly into the 10 or 20 bins of the chi-square test). Talts et al. thin so that the kept draws
 # are close to independent; 1000 NUTS draws of these models have bulk ESS well above 200.
 THIN_TO = 199
+RAW_DIR = Path(__file__).resolve().parents[1] / "data" / "raw"
 BAND_PROB = 0.95  # simultaneous coverage of the ECDF bands
 BAND_SIMS = 2000  # uniform replicates used to calibrate the simultaneous band (Säilynoja et al. 2022, sec. 2.2)
 
@@ -161,7 +163,7 @@ def run_sbc(
     fits are kept: dropping them would condition on the sampler and bias the ranks."""
     if model_name not in PARAMETERS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(PARAMETERS)}")
-    design = design or bundled_design(Path("data/raw"))
+    design = design or bundled_design(RAW_DIR)
     priors = priors or DEFAULT_PRIORS
     settings = SamplerSettings(sampler=sampler, chains=2, draws=draws, tune=tune)
     rows = []
@@ -261,8 +263,9 @@ def ecdf_figure(ranks: pd.DataFrame, path: Path) -> Path:
         lo = stats.binom.ppf(gamma / 2, n, z) / n - z
         hi = stats.binom.ppf(1 - gamma / 2, n, z) / n - z
         x = np.concatenate([[0.0], z, [1.0]])
-        ax.fill_between(x, np.r_[0, lo, 0], np.r_[0, hi, 0], step="post", color="0.85", label="95 % simultaneous band")
-        ax.step(x, np.r_[0, ecdf - z, 0], where="post", color="C0", lw=1.5, label="ECDF − uniform CDF")
+        # Both curves are pinned to 0 at the ends (every rank is >= 0 and <= n_draws).
+        ax.fill_between(x, np.r_[0, lo, 0], np.r_[0, hi, 0], color="0.85", label="95 % simultaneous band")
+        ax.plot(x, np.r_[0, ecdf - z, 0], color="C0", lw=1.5, label="ECDF − uniform CDF")
         ax.axhline(0, color="0.4", lw=0.6)
         s = summary.loc[(model_name, name)]
         flag = "" if s.inside_band else "  OUTSIDE BAND"
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20260305)
     p.add_argument("--draws", type=int, default=500, help="posterior draws per chain (2 chains)")
     p.add_argument("--tune", type=int, default=500)
-    p.add_argument("--raw", type=Path, default=Path("data/raw"))
+    p.add_argument("--raw", type=Path, default=RAW_DIR)
     p.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
     p.add_argument("--out", type=Path, default=Path("figures"), help="folder for sbc-<model>.png")
     p.add_argument("--table", type=Path, default=Path("runs/sbc.csv"))
@@ -319,9 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         ecdf_figure(frames[-1], args.out / f"sbc-{name}.png")
     ranks = pd.concat(frames, ignore_index=True)
     summary = uniformity(ranks)
-    args.table.parent.mkdir(parents=True, exist_ok=True)
-    ranks.to_csv(args.table, index=False)
-    summary.to_csv(args.table.with_name(f"{args.table.stem}-uniformity.csv"), index=False)
+    atomic.write_text(args.table, ranks.to_csv(index=False))
+    atomic.write_text(args.table.with_name(f"{args.table.stem}-uniformity.csv"), summary.to_csv(index=False))
     print(summary.to_string(index=False))
     return 0
 
