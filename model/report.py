@@ -567,8 +567,22 @@ def claim_spending_record(claim: dict, ctx: dict) -> ClaimResult:
     if totals[key] == 0:
         notes.append("The dataset has no IE figure for this race.")
         return ClaimResult(quantity, CANNOT_TELL, tuple(notes))
-    verdict = SUPPORTED if earlier.empty or totals[key] > earlier.max() else NOT_SUPPORTED
-    return ClaimResult(quantity, verdict, tuple(notes))
+    if earlier.empty or totals[key] > earlier.max():
+        return ClaimResult(quantity, SUPPORTED, tuple(notes))
+    if district_year_is_lower_bound(data, key):
+        # A total built from 'more than $X' or running figures is a floor: it cannot show the record was not set.
+        notes.append(f"{key}'s total rests on lower bounds or running totals, so it cannot rule the record out.")
+        return ClaimResult(quantity, CANNOT_TELL, tuple(notes))
+    return ClaimResult(quantity, NOT_SUPPORTED, tuple(notes))
+
+
+def district_year_is_lower_bound(data: pd.DataFrame, key: str) -> bool:
+    """Whether any money figure behind a district-year total ('<year>-D<district>') is a lower bound."""
+    if "money_bounds" not in data:
+        return False
+    rows = data[(data.race_id.str[:4] + "-D" + data.race_id.str.split("-D").str[-1]) == key]
+    bounds = rows.money_bounds.fillna("").astype(str)
+    return bool(bounds.str.contains("at_least|running").any())
 
 
 CLAIM_TESTS = {

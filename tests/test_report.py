@@ -27,6 +27,7 @@ from model.report import (
     SUPPORTED,
     VERDICTS,
     claim_oppose_backfired,
+    claim_spending_record,
     logit_to_points,
     money_steps,
     regression_effects,
@@ -233,6 +234,18 @@ def test_backfire_needs_probability_above_0_9():
         cf = counterfactual_rows().assign(p_delta_no_negative_ads_negative=p)
         ctx = {"cf": cf, "run_rows": rows, "data": rows}
         assert claim_oppose_backfired(claim, ctx).verdict == expected, p
+
+
+def test_a_record_claim_is_refuted_only_by_an_exact_total_below_the_earlier_record():
+    """2017-D4 spent $1M (exact); 2020-D3 less. If 2020-D3's figures are 'more than $X', the true total may
+    still be higher, so the data cannot tell; only exact figures below the old record refute the claim."""
+    rows = candidate_rows().assign(support_usd=[100_000.0, 100_000.0, 1_000_000.0, 0.0], oppose_usd=0.0)
+    claim = {"race_id": "2020-11-03-D3", "text": "a new LAUSD record"}
+    assert claim_spending_record(claim, {"data": rows}).verdict == CANNOT_TELL
+    exact = rows.assign(money_bounds="exact")
+    assert claim_spending_record(claim, {"data": exact}).verdict == NOT_SUPPORTED
+    richer = exact.assign(support_usd=[900_000.0, 900_000.0, 1_000_000.0, 0.0])
+    assert claim_spending_record(claim, {"data": richer}).verdict == SUPPORTED
 
 
 def test_stale_run_money_makes_model_claims_untestable(report, png):
