@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def _fit(args: argparse.Namespace) -> int:
     from model.atomic import write_bytes
     from model.fit import SamplerSettings, run_fit
 
+    if not sys.stderr.isatty():
+        # On a terminal PyMC's progress and variable lists help; in CI and logs they bury the result lines.
+        logging.getLogger("pymc").setLevel(logging.WARNING)
     settings = SamplerSettings(sampler=args.sampler, chains=args.chains, draws=args.draws, tune=args.tune)
     run_dir, passed = run_fit(
         args.raw,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import arviz as az
@@ -32,8 +34,9 @@ def user_prior_names(idata) -> list[str]:
 
 def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.DataFrame:
     """Power-scaling sensitivity (ArviZ psense) of var_names to the user-set priors and to the likelihood."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # psense prints its own advice; the table carries the numbers
+    # psense prints its own advice to stdout; the diagnostics table and the report carry the numbers.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
         table = az.psense_summary(
             idata, var_names=var_names, prior_var_names=user_prior_names(idata), likelihood_var_names=[likelihood_var]
         )

@@ -112,7 +112,7 @@ def vote_share_groups(idata, model: pm.Model, data: VoteShareData, rng: np.rando
         {"component_share": (("chain", "draw", "component"), prior_pred)}, coords=comp
     )
     idata["observed_data"] = xr.Dataset({"component_share": (("component",), data.component_share)}, coords=comp)
-    idata["log_prior"] = pm.compute_log_prior(idata, model=model, extend_inferencedata=False)
+    idata["log_prior"] = pm.stats.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
 
 
 def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: SamplerSettings, progress: bool):
@@ -146,8 +146,8 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
                 pm.sample_posterior_predictive(
                     idata, random_seed=seed + i, extend_inferencedata=True, progressbar=False
                 )
-                pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
-                pm.compute_log_prior(idata, extend_inferencedata=True)
+                pm.stats.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+                pm.stats.compute_log_prior(idata, extend_inferencedata=True, progressbar=False)
             idata["prior_predictive"] = prior.prior_predictive
             loo_var, gated = "logit_share_a", GATED["head_to_head"]
         idata["prior"] = prior.prior
