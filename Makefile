@@ -8,6 +8,7 @@ DATA    ?= data/raw
 PRIORS  ?= default
 SEED    ?= 20260305
 SBC_SIMS ?= 200
+SBC_MODELS ?= head_to_head vote_share_plugin vote_share_latent
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
@@ -63,7 +64,7 @@ bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make 
 	$(PY) -m model.bench --raw $(DATA) --out bench/results.json
 
 sbc: $(CLEAN)/.built ## simulation-based calibration of the Bayesian models (slow: see README)
-	$(PY) -m model.sbc --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
+	$(PY) -m model.sbc --models $(SBC_MODELS) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)
 	rm -rf runs/ figures/*.png reports/

@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m model.sbc`: SBC of the chosen models; writes the rank table, its uniformity summary
     (<table stem>-uniformity.csv) and figures/sbc-<model>.png."""
     p = argparse.ArgumentParser(prog="python -m model.sbc", description=__doc__)
-    p.add_argument("--models", nargs="+", choices=list(PARAMETERS), default=["head_to_head", "vote_share_plugin"])
+    p.add_argument("--models", nargs="+", choices=list(PARAMETERS), default=list(PARAMETERS))
     p.add_argument("--sims", type=int, default=100)
     p.add_argument("--seed", type=int, default=20260305)
     p.add_argument("--draws", type=int, default=500, help="posterior draws per chain (2 chains)")
