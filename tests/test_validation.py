@@ -101,3 +101,20 @@ def test_misspelled_column_is_rejected(raw, tmp_path, capsys):
     path.write_text(text.replace("amount_usd", "amount_usdd", 1), encoding="utf-8")
     code, err = run(raw, tmp_path, capsys)
     assert code == 2 and "unknown column 'amount_usdd'" in err
+
+
+def test_data_dictionary_lists_exactly_the_schema_columns():
+    """data/README.md documents every column of every raw table as model/schema.py declares it, and no other,
+    so the dictionary cannot drift from what the loader accepts."""
+    import re
+
+    from model.schema import TABLES
+
+    text = (RAW.parent / "README.md").read_text(encoding="utf-8")
+    for table, columns in TABLES.items():
+        section = text.split(f"## {table}.csv", 1)[1].split("\n## ", 1)[0]
+        documented = re.findall(r"^\| ([a-z_]+) \| ([a-z]+)", section, re.MULTILINE)
+        assert [name for name, _ in documented if name != "column"] == [c.name for c in columns], table
+        kinds = {name: kind for name, kind in documented}
+        for c in columns:
+            assert kinds[c.name] == c.kind, f"{table}.{c.name}"
