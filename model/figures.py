@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pymc as pm
+from matplotlib.lines import Line2D
 
 from model.bayes import component_predictive, vote_share_model
 from model.diagnostics import user_prior_names
@@ -36,12 +37,29 @@ LIKELIHOOD = {
     "head_to_head": "logit_share_a",
 }
 PRESETS = ("default", "skeptical", "literature")
+PPC_XLABEL = {
+    "vote_share_latent": "vote share of each candidate (or lump of candidates with unknown shares), 0-1",
+    "vote_share_plugin": "vote share of each candidate (or lump of candidates with unknown shares), 0-1",
+    "head_to_head": "logit of candidate a's two-way share",
+}
+# Classical estimators drawn next to the Bayesian ones in the effects figure (STYLE: show the baseline).
+CLASSICAL = {
+    "head_to_head_ols_hc3": "OLS head-to-head (HC3)",
+    "votes_quasi_poisson_race_fe": "quasi-Poisson votes, race FE",
+    "repeat_candidate_first_difference": "repeat candidates, first differences",
+}
 
 
-def _save_pc(pc, path: Path, title: str) -> None:
-    """Save an ArviZ PlotCollection with a title, then close it."""
+def _save_pc(pc, path: Path, title: str, xlabel: str | None = None, legend: dict[str, dict] | None = None) -> None:
+    """Save an ArviZ PlotCollection with a title (and optionally an x label and a legend), then close it."""
     fig = plt.gcf()  # the collection's figure is the current matplotlib figure
-    fig.suptitle(title, fontsize=12, y=1.06)  # above the panel titles, not on them
+    # Left-aligned above the panel titles, so that ArviZ's own legend at the top right stays readable.
+    fig.suptitle(title, fontsize=12, y=1.06, x=0.01, ha="left")
+    if xlabel:
+        fig.axes[0].set_xlabel(xlabel)
+    if legend:
+        handles = [Line2D([], [], **style) for style in legend.values()]
+        fig.axes[0].legend(handles, list(legend), fontsize=8, loc="upper right")
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close("all")
 
@@ -61,6 +79,11 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
             az.plot_ppc_dist(idata, var_names=[obs], num_samples=100),
             out / f"ppc-{name}.png",
             f"{name}: posterior predictive check of {obs}",
+            xlabel=PPC_XLABEL[name],
+            legend={
+                "observed": {"color": "black", "lw": 1.5},
+                "100 posterior predictive draws": {"color": "C0", "alpha": 0.5},
+            },
         )
         _save_pc(az.plot_loo_pit(idata, var_names=[obs]), out / f"loo_pit-{name}.png", f"{name}: LOO-PIT of {obs}")
         _save_pc(
@@ -82,21 +105,60 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
 
 
 def effects_figure(out: Path, effects: pd.DataFrame, regression: pd.DataFrame) -> None:
-    """Forest plot of effects in points of vote share, Bayesian models side by side."""
+    """Forest plot of effects in points of vote share: Bayesian models (circles) and the classical
+    estimators (squares, 90 % robust intervals) side by side."""
+    from model.report import regression_effects
+
+    reference = float(effects.reference_usd.iloc[0])
+    classical = regression_effects(regression, reference)
+    classical = classical[classical.model.isin(CLASSICAL)].assign(model=lambda f: f.model.map(CLASSICAL))
+    frames = pd.concat([effects.assign(kind="bayes"), classical.assign(kind="classical")], ignore_index=True)
     labels = list(dict.fromkeys(effects.effect))
-    models = list(dict.fromkeys(effects.model))
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(labels) + 1.5))
+    models = list(dict.fromkeys(frames.model))
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(9, 0.75 * len(labels) + 1.5))
     for j, m in enumerate(models):
-        e = effects[effects.model == m].set_index("effect").reindex(labels)
-        y = np.arange(len(labels)) + (j - (len(models) - 1) / 2) * 0.22
-        ax.errorbar(e.mean_pp, y, xerr=[e.mean_pp - e.lo_pp, e.hi_pp - e.mean_pp], fmt="o", capsize=2, label=m)
+        e = frames[frames.model == m].drop_duplicates("effect").set_index("effect").reindex(labels)
+        y = np.arange(len(labels)) + (j - (len(models) - 1) / 2) * width
+        marker = "o" if (e.kind == "bayes").any() else "s"
+        ax.errorbar(e.mean_pp, y, xerr=[e.mean_pp - e.lo_pp, e.hi_pp - e.mean_pp], fmt=marker, ms=4, capsize=2, label=m)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(np.arange(len(labels)), labels)
+    for y in np.arange(len(labels) - 1) + 0.5:
+        ax.axhline(y, color="0.9", lw=0.6)
     ax.invert_yaxis()
     ax.set_xlabel("percentage points of vote share (candidate at 50 % of a two-way race); 90 % intervals")
-    ax.set_title("What moves vote share")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"What moves vote share (money effects from ${reference / 1e3:,.0f}k of support IE)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="circles: Bayesian; squares: classical")
     fig.savefig(out / "effects.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def race_ppc_figure(out: Path, name: str, idata, data) -> None:
+    """Per race: the leading candidate's observed share against its 90 % posterior predictive interval, so a
+    reader sees which races the model misses (a point outside its bar)."""
+    pred = idata.posterior_predictive["component_share"].to_numpy().reshape(-1, len(data.component_share))
+    leader = np.zeros(data.n_race, dtype=int)
+    for r in range(data.n_race):
+        comps = np.flatnonzero(data.component_race == r)
+        leader[r] = comps[np.argmax(data.component_share[comps])]
+    lo, hi = np.quantile(pred[:, leader], [0.05, 0.95], axis=0)
+    observed = data.component_share[leader]
+    outside = (observed < lo) | (observed > hi)
+    y = np.arange(data.n_race)
+    fig, ax = plt.subplots(figsize=(8, 0.28 * data.n_race + 1.5))
+    ax.hlines(y, 100 * lo, 100 * hi, color="C0", lw=3, alpha=0.5, label="90 % posterior predictive interval")
+    ax.scatter(100 * observed[~outside], y[~outside], color="black", s=14, zorder=3, label="observed")
+    ax.scatter(100 * observed[outside], y[outside], color="C3", s=18, zorder=3, label="observed, outside interval")
+    ax.set_yticks(
+        y, [f"{rid}  {data.component_label[c].split(' ', 1)[-1]}" for rid, c in zip(data.race_ids, leader, strict=True)]
+    )
+    ax.tick_params(axis="y", labelsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("vote share of the race's leading candidate (%)")
+    ax.set_title(f"{name}: observed leader's share vs posterior predictive ({outside.sum()} of {data.n_race} outside)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
+    fig.savefig(out / f"ppc_race-{name}.png", dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -158,6 +220,8 @@ def write_figures(out: Path, result: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, idata in result["idata"].items():
         diagnostic_figures(out, name, idata)
+        if name.startswith("vote_share"):
+            race_ppc_figure(out, name, idata, result["data"])
     run = out.parent
     effects_figure(out, pd.read_csv(run / "effects.csv"), pd.read_csv(run / "coefficients-regression.csv"))
     curve = pd.read_csv(run / "win_probability.csv")

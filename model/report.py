@@ -70,6 +70,8 @@ FIGURE_CAPTIONS = {
     "trace": "Traces and per-chain densities: the chains should overlap and look like noise.",
     "energy": "Energy plot: the two energy distributions should overlap (E-BFMI at least 0.3).",
     "ppc": "Posterior predictive check: vote shares simulated from the fit against the observed ones.",
+    "ppc_race": "Posterior predictive check per race: each race's leading candidate's observed share (dot) against "
+    "the model's 90 % predictive interval (bar); red dots are races the model does not reproduce.",
     "loo_pit": "LOO-PIT: close to flat if the model predicts left-out candidates with honest uncertainty.",
     "prior_posterior": "Prior against posterior for each coefficient: how far the data moved each prior.",
     "psense": "Power-scaling sensitivity: how much estimates move when the prior or the likelihood is scaled.",
