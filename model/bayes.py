@@ -57,8 +57,10 @@ def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
 def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str = "latent") -> pm.Model:
     """Multinomial-logit vote shares with a Dirichlet likelihood (overdispersion), log money (diminishing
     returns), support/oppose effects partially pooled across cycles and districts, incumbency,
-    endorsements, and turnout interactions (turnout imputed by its era mean where unknown: a latent
-    turnout that enters only through an interaction is a bilinear term the data cannot pin down).
+    endorsements, turnout interactions (turnout imputed by its era mean where unknown: a latent turnout
+    that enters only through an interaction is a bilinear term the data cannot pin down), and an on-cycle x
+    UTLA term for the move to high-turnout even-year elections in 2020, known for every race. Race-level
+    terms (on-cycle, turnout) have no main effect: they cancel in the within-race softmax.
 
     money='latent': true IE per candidate and stance is a latent quantity constrained by the reported
     figures (exact, approximate, lower bounds, combined sums); money='plugin': the plug-in totals."""
@@ -77,6 +79,7 @@ def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str =
         b = {n: prior_rv(n, priors) for n in ("beta_incumbent", "beta_utla", "beta_ccsa")}
         b_turnout_utla = prior_rv("beta_turnout_utla", priors)
         b_turnout_support = prior_rv("beta_turnout_support", priors)
+        b_oncycle_utla = prior_rv("beta_oncycle_utla", priors)
         slopes = {}
         for stance in ("support", "oppose"):
             mean = prior_rv(f"beta_{stance}", priors)
@@ -99,7 +102,8 @@ def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str =
             + b["beta_utla"] * data.utla
             + b["beta_ccsa"] * data.ccsa
             + b_turnout_utla * data.utla * tz
-            + b_turnout_support * log_support * tz,
+            + b_turnout_support * log_support * tz
+            + b_oncycle_utla * data.utla * data.on_cycle[data.race_idx],
             dims="candidate",
         )
         concentration = prior_rv("concentration", priors)

@@ -46,6 +46,7 @@ def points_effects(beta: dict[str, np.ndarray], reference_usd: float, model: str
         ("beta_utla", "UTLA endorsement"),
         ("beta_ccsa", "CCSA endorsement"),
         ("beta_turnout_utla", "UTLA endorsement x +10 pts turnout"),
+        ("beta_oncycle_utla", "UTLA endorsement x on-cycle election"),
     ):
         if name in beta:
             pp = 100 * (expit(beta[name]) - 0.5)
@@ -76,6 +77,7 @@ def linear_predictor(idata, data: VoteShareData, log_support=None, log_oppose=No
         + post["beta_ccsa"][:, None] * data.ccsa
         + post["beta_turnout_utla"][:, None] * data.utla * tz
         + post["beta_turnout_support"][:, None] * log_support * tz
+        + post["beta_oncycle_utla"][:, None] * data.utla * data.on_cycle[data.race_idx]
     )
 
 

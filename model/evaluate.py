@@ -50,6 +50,7 @@ def held_out_eta(idata, train: VoteShareData, test: VoteShareData, rng: np.rando
         + post["beta_ccsa"][:, None] * test.ccsa
         + post["beta_turnout_utla"][:, None] * test.utla * tz
         + post["beta_turnout_support"][:, None] * test.log_support * tz
+        + post["beta_oncycle_utla"][:, None] * test.utla * test.on_cycle[test.race_idx]
     )
 
 

@@ -77,6 +77,8 @@ def turnout_z(turnout, centre: float):
 def impute_turnout(turnout: np.ndarray, on_cycle: np.ndarray) -> np.ndarray:
     """Fill unknown turnout with the mean observed turnout of the same era (off-/on-cycle), else of all
     races, else the centre (then the turnout terms are identified by the prior alone)."""
+    # No on-cycle (2020-) race has a turnout figure yet, so on-cycle races get the off-cycle mean: the turnout
+    # terms then learn from off-cycle variation only, and the on-cycle x UTLA term carries the era's jump.
     filled = turnout.copy()
     overall = np.nanmean(turnout) if np.isfinite(turnout).any() else TURNOUT_CENTRE
     for era in (False, True):

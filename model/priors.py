@@ -47,6 +47,11 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "beta_turnout_support": Prior(
         "normal", {"mu": 0.0, "sigma": 0.25}, "extra support-IE effect per 10 points of turnout, per log(1+$k)"
     ),
+    # On-cycle (even-year, statewide ballot, from 2020) turnout is several times off-cycle turnout; this term
+    # carries that jump, which no race-level turnout figure yet measures for 2020-2026 (data/COVERAGE.md).
+    "beta_oncycle_utla": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.5}, "extra UTLA-endorsement effect in on-cycle elections (2020 on)"
+    ),
     "tau_cycle": Prior("halfnormal", {"sigma": 0.1}, "sd across cycles of the support and oppose effects"),
     "tau_district": Prior("halfnormal", {"sigma": 0.1}, "sd across districts of the support and oppose effects"),
     "concentration": Prior(

@@ -19,9 +19,10 @@ HEAD_TO_HEAD_FORMULA = "logit_share_a ~ 0 + d_log_support + d_log_oppose + d_inc
 # difference: flipping a and b would flip the outcome but not turnout, so its coefficient must be zero.
 HEAD_TO_HEAD_TURNOUT_FORMULA = HEAD_TO_HEAD_FORMULA + " + d_log_support:turnout_centred + d_log_oppose:turnout_centred"
 
-# Below this many head-to-head rows with turnout, 7 coefficients leave almost no residual degrees of freedom
-# and HC3 leverage corrections blow up; a rule of thumb, not a derived threshold.
-MIN_TURNOUT_ROWS = 8
+# HC3 divides each residual by (1 - leverage); with 7 coefficients and 8 rows some leverages are 1 and the
+# standard errors are infinite (seen on the bundled data). 7 coefficients + 5 residual degrees of freedom is a
+# rule of thumb, not a derived threshold.
+MIN_TURNOUT_ROWS = 12
 
 # Race fixed effects make the Poisson likelihood for the slopes the multinomial-logit likelihood (Baker 1994).
 VOTES_GLM_FORMULA = "votes ~ log_support + log_oppose + incumbent + utla + ccsa + C(race_id)"
@@ -70,7 +71,10 @@ def head_to_head_turnout_ols(h2h: pd.DataFrame) -> RegressionResultsWrapper:
             f"turnout interactions not estimable: {len(frame)} head-to-head rows have turnout, "
             f"need at least {MIN_TURNOUT_ROWS}"
         )
-    return ols_hc3(frame, HEAD_TO_HEAD_TURNOUT_FORMULA)
+    res = ols_hc3(frame, HEAD_TO_HEAD_TURNOUT_FORMULA)
+    if not np.isfinite(res.bse).all():
+        raise ValueError(f"turnout interactions not estimable: HC3 errors are infinite with {len(frame)} rows")
+    return res
 
 
 def races_with_all_votes(cr: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ VERDICTS = (SUPPORTED, NOT_SUPPORTED, CANNOT_TELL)
 MAIN_MODEL = "vote_share_latent"
 PLUGIN_MODEL = "vote_share_plugin"
 TURNOUT_EFFECT = "UTLA endorsement x +10 pts turnout"
+ONCYCLE_EFFECT = "UTLA endorsement x on-cycle election"
 EFFECT_ORDER = (
     "support IE, doubling",
     "support IE, per $100k",
@@ -37,6 +38,7 @@ EFFECT_ORDER = (
     "UTLA endorsement",
     "CCSA endorsement",
     TURNOUT_EFFECT,
+    ONCYCLE_EFFECT,
 )
 MODEL_LABELS = {
     "vote_share_latent": "Bayes: vote share, latent money (main)",
@@ -57,6 +59,7 @@ PRIOR_MEANINGS = {
     "beta_ccsa": "endorsed by the charter schools association (CCSA), log-odds",
     "beta_turnout_utla": "extra UTLA-endorsement effect per 10 points of turnout",
     "beta_turnout_support": "extra support-IE effect per 10 points of turnout",
+    "beta_oncycle_utla": "extra UTLA-endorsement effect in on-cycle (even-year, high-turnout) elections from 2020",
     "tau_cycle": "how much the money effects vary between election years",
     "tau_district": "how much the money effects vary between districts",
     "concentration": "how tightly vote shares follow the model (higher = less noise)",
@@ -515,11 +518,26 @@ def turnout_effect(ctx: dict) -> tuple[pd.Series | None, str]:
 
 
 def claim_turnout_favours_union(claim: dict, ctx: dict) -> ClaimResult:
-    """Higher turnout helps UTLA-endorsed candidates: the turnout x UTLA interval lies above zero."""
+    """Higher turnout helps UTLA-endorsed candidates. The on-cycle x UTLA term (known for every race) is the
+    test; the turnout x UTLA term (turnout figures of off-cycle races only) is quoted beside it. Supported or
+    not only when both intervals agree or the other one cannot tell."""
     row, text = turnout_effect(ctx)
-    if row is None:
+    era = effect_row(ctx["effects"], MAIN_MODEL, ONCYCLE_EFFECT)
+    if row is None and era is None:
         return ClaimResult(text, CANNOT_TELL)
-    return ClaimResult(text, interval_verdict(row.lo_pp, row.hi_pp), (f"{ctx['turnout_rows']}",))
+    parts = (
+        []
+        if era is None
+        else [
+            f"Extra effect of a UTLA endorsement in on-cycle (even-year, high-turnout) elections: "
+            f"{fmt_interval(era.mean_pp, era.lo_pp, era.hi_pp)} points of share"
+        ]
+    )
+    if row is not None:
+        parts.append(text)
+    verdicts = {interval_verdict(r.lo_pp, r.hi_pp) for r in (era, row) if r is not None} - {CANNOT_TELL}
+    verdict = verdicts.pop() if len(verdicts) == 1 else CANNOT_TELL
+    return ClaimResult("; ".join(parts), verdict, (f"{ctx['turnout_rows']}",))
 
 
 def claim_turnout_decided(claim: dict, ctx: dict) -> ClaimResult:
@@ -809,7 +827,8 @@ def effects_reading(eff: pd.DataFrame) -> list[Block]:
         ("incumbent", "Being the incumbent"),
         ("UTLA endorsement", "A teachers-union (UTLA) endorsement"),
         ("CCSA endorsement", "A charter-association (CCSA) endorsement"),
-        (TURNOUT_EFFECT, "Each +10 points of turnout for a UTLA-endorsed candidate"),
+        (TURNOUT_EFFECT, "Each +10 points of turnout for a UTLA-endorsed candidate (off-cycle races)"),
+        (ONCYCLE_EFFECT, "A UTLA endorsement in an on-cycle (even-year, high-turnout) election, beyond off-cycle"),
     ):
         r = effect_row(eff, MAIN_MODEL, effect)
         if r is None:
