@@ -39,18 +39,27 @@ def prior_rv(name: str, priors: dict[str, Prior], **kwargs) -> pt.TensorVariable
     raise ValueError(f"unknown prior family {p.dist}")
 
 
-def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
+def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior], weighted: bool = False) -> pm.Model:
     """Normal linear model of the logit two-way share of candidate a on a-minus-b differences.
 
     No intercept (orientation is arbitrary). Under a multinomial logit, logit(a's two-way share) is exactly
-    eta_a - eta_b, so these coefficients estimate the same quantities as vote_share_hierarchical's."""
+    eta_a - eta_b, so these coefficients estimate the same quantities as vote_share_hierarchical's.
+    weighted=True: the likelihood is a Potential with per-race weights (pm.Data 'race_weight', 1 by default),
+    so leave-one-cycle-out can zero a cycle's races without recompiling; it then has no observed variable."""
     rows = h2h.dropna(subset=["logit_share_a"])
     coords = {"race": rows.race_id.to_list(), "term": list(HEAD_TO_HEAD_TERMS)}
     with pm.Model(coords=coords) as model:
         x = pm.Data("x", rows[list(HEAD_TO_HEAD_TERMS)].to_numpy(dtype=float), dims=("race", "term"))
+        # Data, not a constant, so that SBC can swap in simulated outcomes without recompiling (fit.sample_each).
+        y = pm.Data("logit_share_a_data", rows.logit_share_a.to_numpy(dtype=float), dims="race")
         beta = pt.stack([prior_rv(name, priors) for name in HEAD_TO_HEAD_PRIORS])
         sigma = prior_rv("sigma_head_to_head", priors)
-        pm.Normal("logit_share_a", mu=x @ beta, sigma=sigma, observed=rows.logit_share_a.to_numpy(), dims="race")
+        if weighted:
+            weight = pm.Data("race_weight", np.ones(len(rows)), dims="race")
+            loglik = pm.logp(pm.Normal.dist(x @ beta, sigma), y)
+            pm.Potential("logit_share_a_loglik", (weight * loglik).sum())
+        else:
+            pm.Normal("logit_share_a", mu=x @ beta, sigma=sigma, observed=y, dims="race")
     return model
 
 
@@ -75,7 +84,12 @@ def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str =
     }
     if money == "latent":
         coords["cell"] = [f"{r} {c} {s}" for r, c, s in data.money.cells.to_numpy()]
+        coords["figure"] = list(range(len(data.money.amount_usd)))
     with pm.Model(coords=coords) as model:
+        # Observed shares and race weights are data, not constants: SBC swaps in simulated shares and
+        # leave-one-cycle-out sets a held-out cycle's weights to 0, both without recompiling (fit.sample_each).
+        log_share = pm.Data("log_component_share", np.log(data.component_share), dims="component")
+        race_weight = pm.Data("race_weight", np.ones(data.n_race), dims="race")
         b = {n: prior_rv(n, priors) for n in ("beta_incumbent", "beta_utla", "beta_ccsa")}
         b_turnout_utla = prior_rv("beta_turnout_utla", priors)
         b_turnout_support = prior_rv("beta_turnout_support", priors)
@@ -107,7 +121,8 @@ def vote_share_model(data: VoteShareData, priors: dict[str, Prior], money: str =
             dims="candidate",
         )
         concentration = prior_rv("concentration", priors)
-        pm.Potential("vote_share_loglik", dirichlet_loglik(eta, concentration, data, xp=_PT).sum())
+        loglik = dirichlet_loglik(eta, concentration, data, xp=_PT, log_share=log_share)
+        pm.Potential("vote_share_loglik", (race_weight * loglik).sum())
     return model
 
 
@@ -125,13 +140,13 @@ def _latent_money(data: VoteShareData, priors: dict[str, Prior]) -> tuple[pt.Ten
     log_k = pm.Normal("log_money_k", mu, sd, dims="cell")
     true_k = pm.Deterministic("money_k", pt.exp(log_k), dims="cell")  # true IE in $ thousands
     log_total = pt.log(pt.as_tensor(ev.incidence) @ true_k)
-    log_reported = np.log(ev.amount_usd / 1000.0)
+    log_reported = pm.Data("log_reported_money_k", np.log(ev.amount_usd / 1000.0), dims="figure")
     for kind, sd_kind in (("exact", MONEY_SD_EXACT), ("approx", MONEY_SD_APPROX)):
-        m = ev.kind == kind
-        if m.any():
+        m = np.flatnonzero(ev.kind == kind)
+        if m.size:
             pm.Potential(f"money_{kind}", pm.logp(pm.Normal.dist(log_total[m], sd_kind), log_reported[m]).sum())
-    m = ev.kind == "lower"
-    if m.any():
+    m = np.flatnonzero(ev.kind == "lower")
+    if m.size:
         gap = log_total[m] - log_reported[m]
         step = pm.logcdf(pm.Normal.dist(0.0, MONEY_SD_LOWER_STEP), gap)
         pm.Potential("money_lower", (step + pm.logp(pm.Normal.dist(0.0, MONEY_SD_LOWER_GAP), gap)).sum())
@@ -166,15 +181,16 @@ class _Pytensor:
 _PT, _NP = _Pytensor, _Numpy
 
 
-def dirichlet_loglik(eta, concentration, data: VoteShareData, xp=_NP):
+def dirichlet_loglik(eta, concentration, data: VoteShareData, xp=_NP, log_share=None):
     """Log density of the observed component shares per race (last axis: race).
 
     Shares within a race are Dirichlet with mean softmax(eta) and the given concentration; a lump of
-    candidates with unknown shares has the sum of their parameters."""
+    candidates with unknown shares has the sum of their parameters. log_share (default: the data's) is the
+    log of the shares, as a tensor inside the PyMC model."""
     p = race_softmax(eta, data, xp)
     n_comp = len(data.component_share)
     alpha = xp.segment_sum(p, data.component_idx, n_comp) * _expand(concentration, xp)
-    y = np.log(data.component_share)
+    y = np.log(data.component_share) if log_share is None else log_share
     per_comp = (alpha - 1.0) * y - xp.gammaln(alpha)
     return xp.segment_sum(per_comp, data.component_race, data.n_race) + xp.gammaln(_expand(concentration, xp))
 

@@ -6,52 +6,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from model.bayes import head_to_head_model, vote_share_model
+from model.bayes import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS, head_to_head_model, vote_share_model
 from model.build import candidate_races, head_to_head
 from model.effects import draws, p_first
-from model.features import VoteShareData, turnout_z, vote_share_data
-from model.fit import SamplerSettings, sample
+from model.features import vote_share_data
+from model.fit import SamplerSettings, sample_each
 from model.priors import Prior
 from model.raw import load_raw
 
 # A baseline that names one winner gets this probability for it (the rest is split evenly), so its log
 # score is finite when it is wrong; 0.9 is generous to the baselines (they are right about 70-80 % of the time).
 BASELINE_CONFIDENCE = 0.9
-
-
-def held_out_eta(idata, train: VoteShareData, test: VoteShareData, rng: np.random.Generator) -> np.ndarray:
-    """eta (draws, candidate) for races of an unseen cycle: its cycle effect is a new draw from the
-    fitted cycle distribution; district effects carry over where the district was seen, else new draws."""
-    n = len(draws(idata, "concentration"))
-    tz = turnout_z(test.turnout_filled, train.turnout_centre)[test.race_idx]
-    post = {k: draws(idata, k) for k in idata.posterior.data_vars}
-    slope = {}
-    for stance in ("support", "oppose"):
-        z_cycle = rng.standard_normal((n, 1))
-        z_district = np.stack(
-            [
-                post[f"z_district_{stance}"][:, train.districts.index(d)]
-                if d in train.districts
-                else rng.standard_normal(n)
-                for d in test.districts
-            ],
-            axis=1,
-        )
-        slope[stance] = (
-            post[f"beta_{stance}"][:, None]
-            + post[f"tau_cycle_{stance}"][:, None] * z_cycle
-            + post[f"tau_district_{stance}"][:, None] * z_district[:, test.district_idx]
-        )
-    return (
-        slope["support"] * test.log_support
-        + slope["oppose"] * test.log_oppose
-        + post["beta_incumbent"][:, None] * test.incumbent
-        + post["beta_utla"][:, None] * test.utla
-        + post["beta_ccsa"][:, None] * test.ccsa
-        + post["beta_turnout_utla"][:, None] * test.utla * tz
-        + post["beta_turnout_support"][:, None] * test.log_support * tz
-        + post["beta_oncycle_utla"][:, None] * test.utla * test.on_cycle[test.race_idx]
-    )
 
 
 def baseline_probabilities(test: pd.DataFrame, cr: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -115,29 +80,44 @@ def scores(p: np.ndarray, first: np.ndarray, race: np.ndarray) -> dict[str, floa
 
 
 def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: SamplerSettings):
-    """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary)."""
+    """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary).
+
+    The vote-share model is fitted once per cycle on every race with the held-out cycle's likelihood weights
+    set to 0: its races then get a new cycle effect from the fitted cycle distribution and the district
+    effects learnt from other cycles, as a refit without them would, while one compiled model serves every
+    fold (fit.sample_each)."""
     raw = load_raw(raw_dir)
     cr = candidate_races(raw)
     data = vote_share_data(cr, raw)
+    race_cycle = data.frame.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
+    folds = [
+        (k, cycle)
+        for k, cycle in enumerate(data.cycles)
+        if (race_cycle == cycle).any() and (race_cycle != cycle).sum() >= 5
+    ]
+    updates = [{"race_weight": (race_cycle != cycle).astype(float)} for _k, cycle in folds]
+    fits = sample_each(vote_share_model(data, priors, money="plugin"), updates, [seed + k for k, _c in folds], settings)
+    h2h = head_to_head(cr).dropna(subset=["logit_share_a"])
+    h2h_cycle = h2h.race_id.map(cr.groupby("race_id").cycle.first()).to_numpy()
+    # Folds whose other cycles hold at least 5 head-to-head races (fewer cannot pin down 6 parameters).
+    h2h_folds = [(k, c) for k, c in folds if (h2h_cycle != c).sum() >= 5 and (h2h_cycle == c).any()]
+    h2h_fits = sample_each(
+        head_to_head_model(h2h, priors, weighted=True),
+        [{"race_weight": (h2h_cycle != c).astype(float)} for _k, c in h2h_folds],
+        [seed + 100 + k for k, _c in h2h_folds],
+        settings,
+    )
+    h2h_by_cycle = dict(zip([c for _k, c in h2h_folds], h2h_fits, strict=True))
     rows = []
     rng = np.random.default_rng(seed)
-    for k, cycle in enumerate(data.cycles):
-        train_cr = cr[cr.cycle != cycle]
-        test_cr = cr[(cr.cycle == cycle) & cr.race_id.isin(data.race_ids)]
-        if test_cr.empty or train_cr.race_id.nunique() < 5:
-            continue
-        train, test = vote_share_data(train_cr, raw), vote_share_data(test_cr, raw)
-        idata = sample(vote_share_model(train, priors, money="plugin"), seed + k, settings, progress=False)
-        probs = {
-            "vote_share_plugin": p_first(
-                held_out_eta(idata, train, test, rng), draws(idata, "concentration"), test, rng
-            )
-        }
-        frame = test.frame
+    for (_k, cycle), idata in zip(folds, fits, strict=True):
+        held_out = (data.frame.cycle == cycle).to_numpy()
+        p_all = p_first(draws(idata, "eta"), draws(idata, "concentration"), data, rng)
+        frame = data.frame[held_out]
+        probs = {"vote_share_plugin": p_all[held_out]}
         probs.update(baseline_probabilities(frame, cr))
-        h2h_p = _head_to_head_probabilities(train_cr, frame, priors, seed + 100 + k, settings)
-        if h2h_p is not None:
-            probs["head_to_head"] = h2h_p
+        if cycle in h2h_by_cycle:
+            probs["head_to_head"] = head_to_head_probabilities(h2h_by_cycle[cycle], h2h[h2h_cycle == cycle], frame)
         for model, p in probs.items():
             rows.append(
                 frame[["race_id", "candidate_id", "rank"]].assign(
@@ -160,19 +140,12 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
     return per_candidate, pd.DataFrame(summary)
 
 
-def _head_to_head_probabilities(train_cr, frame, priors, seed, settings) -> np.ndarray | None:
-    """P(first) from the head-to-head model for the held-out top two; other candidates get 0 (the model
-    only speaks about the top two), and races without a head-to-head row get an even split."""
-    train = head_to_head(train_cr)
-    test = head_to_head(frame)
-    if len(train.dropna(subset=["logit_share_a"])) < 5 or test.empty:
-        return None
-    idata = sample(head_to_head_model(train, priors), seed, settings, progress=False)
-    beta = np.stack(
-        [draws(idata, n) for n in ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")]
-    )
+def head_to_head_probabilities(idata, test: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """P(first) from a head-to-head fit for the held-out top two (test: their head-to-head rows); other
+    candidates get 0 (the model only speaks about the top two), races without a head-to-head row an even split."""
+    beta = np.stack([draws(idata, n) for n in HEAD_TO_HEAD_PRIORS])
     sigma = draws(idata, "sigma_head_to_head")
-    x = test[["d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa"]].to_numpy(float)
+    x = test[list(HEAD_TO_HEAD_TERMS)].to_numpy(float)
     p_a = norm.sf(0, loc=x @ beta, scale=sigma).mean(axis=1)  # P(logit share of a > 0) = P(a finishes first of two)
     p = np.array([1.0 / n for n in frame.groupby("race_id").candidate_id.transform("size")])
     for (race_id, a, b), pa in zip(test[["race_id", "candidate_a", "candidate_b"]].to_numpy(), p_a, strict=True):

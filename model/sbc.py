@@ -33,8 +33,8 @@ from model.bayes import (
 )
 from model.build import candidate_races, head_to_head
 from model.effects import draws
-from model.features import SHARE_FLOOR, VoteShareData, vote_share_data
-from model.fit import SamplerSettings, sample
+from model.features import VoteShareData, vote_share_data
+from model.fit import SamplerSettings, sample_each
 from model.priors import DEFAULT_PRIORS, Prior
 from model.raw import load_raw
 
@@ -74,15 +74,15 @@ def _build(model_name: str, design: Design, priors: dict[str, Prior]) -> pm.Mode
     return vote_share_model(design.data, priors, money=model_name.removeprefix("vote_share_"))
 
 
-def prior_draw(model: pm.Model, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One joint draw of every prior variable and prior-predictive observation, as arrays."""
+def prior_draws(model: pm.Model, n: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """n joint draws of every prior variable and prior-predictive observation, one dict of arrays each."""
     with model, warnings.catch_warnings():
         # PyMC warns that Potentials are ignored by the prior predictive; that is the point here (the
         # vote-share likelihood and the money evidence are simulated in numpy, below).
         warnings.simplefilter("ignore", UserWarning)
-        idata = pm.sample_prior_predictive(draws=1, random_seed=rng)
+        idata = pm.sample_prior_predictive(draws=n, random_seed=seed)
     groups = [idata.prior, *([idata.prior_predictive] if "prior_predictive" in idata.children else [])]
-    return {name: g[name].to_numpy()[0, 0] for g in groups for name in g.data_vars}
+    return [{name: g[name].to_numpy()[0, i] for g in groups for name in g.data_vars} for i in range(n)]
 
 
 def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.random.Generator) -> VoteShareData:
@@ -105,19 +105,22 @@ def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.ra
     return dataclasses.replace(data, money=dataclasses.replace(ev, amount_usd=np.exp(log_reported) * 1000.0))
 
 
-def simulate(model_name: str, design: Design, priors: dict[str, Prior], rng: np.random.Generator):
-    """Draw parameters from the prior and data given them; return (the true values, the simulated design)."""
-    truth = prior_draw(_build(model_name, design, priors), rng)
+def simulate(model_name: str, design: Design, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
+    """Data drawn given one prior draw, as the pm.Data updates of the model built on the design; None when a
+    simulated share underflows to exactly 0 (its log is -inf), which run_sbc rejects."""
     if model_name == "head_to_head":
-        h2h = design.h2h.copy()
-        h2h.loc[h2h.logit_share_a.notna(), "logit_share_a"] = truth["logit_share_a"]
-        return truth, dataclasses.replace(design, h2h=h2h)
+        return {"logit_share_a_data": np.asarray(truth["logit_share_a"], dtype=float)}
     shares = component_predictive(truth["eta"][None], np.atleast_1d(truth["concentration"]), design.data, rng)[0]
-    # The same floor as the observed shares (a share of exactly 0 has infinite Dirichlet density).
-    data = dataclasses.replace(design.data, component_share=np.maximum(shares, SHARE_FLOOR))
+    # No floor: flooring simulated shares at SHARE_FLOOR, as the observed ones are, changed the data of most
+    # simulations (small concentrations give tiny shares) so that they no longer came from the model, and
+    # miscalibrated the money slopes. Rejecting on the data alone keeps the ranks uniform (Modrak et al. 2023).
+    if not (shares > 0).all():
+        return None
+    update = {"log_component_share": np.log(shares)}
     if model_name == "vote_share_latent":
-        data = simulate_money_evidence(truth["money_k"], data, rng)
-    return truth, dataclasses.replace(design, data=data)
+        money = simulate_money_evidence(truth["money_k"], design.data, rng).money
+        update["log_reported_money_k"] = np.log(money.amount_usd / 1000.0)
+    return update
 
 
 def thin(x: np.ndarray, n: int) -> np.ndarray:
@@ -159,25 +162,40 @@ def run_sbc(
     """SBC ranks: one row per (simulation, parameter) with model, sim, parameter, rank (0..n_draws),
     n_draws, true_value, post_mean, post_sd, divergences (of that simulation's fit) and seconds.
 
-    Simulation s uses np.random.default_rng(seed + s) alone, so any one simulation can be rerun. Divergent
-    fits are kept: dropping them would condition on the sampler and bias the ranks."""
+    The true parameters are draws from one prior-predictive call seeded by `seed`; the data of prior draw s
+    are then drawn with np.random.default_rng(seed + s), and datasets with a share of exactly 0 are skipped.
+    The model is compiled once and each simulation's data swapped in (fit.sample_each). Divergent fits are
+    kept: dropping them would condition on the sampler and bias the ranks."""
     if model_name not in PARAMETERS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(PARAMETERS)}")
     design = design or bundled_design(RAW_DIR)
     priors = priors or DEFAULT_PRIORS
     settings = SamplerSettings(sampler=sampler, chains=2, draws=draws, tune=tune)
-    rows = []
-    for s in range(n_sims):
-        t0 = time.perf_counter()
+    model = _build(model_name, design, priors)
+    # Spare prior draws for the simulations rejected because a share underflowed (simulate returns None).
+    candidates = prior_draws(model, 2 * n_sims, seed)
+    truths, updates, fit_seeds = [], [], []
+    for s, truth in enumerate(candidates):
         rng = np.random.default_rng(seed + s)
-        truth, sim_design = simulate(model_name, design, priors, rng)
-        idata = sample(_build(model_name, sim_design, priors), int(rng.integers(2**31)), settings, progress=False)
+        update = simulate(model_name, design, truth, rng)
+        if update is not None:
+            truths.append(truth)
+            updates.append(update)
+            fit_seeds.append(int(rng.integers(2**31)))
+        if len(truths) == n_sims:
+            break
+    if len(truths) < n_sims:
+        raise RuntimeError(f"{model_name}: only {len(truths)} of {2 * n_sims} simulated datasets had no zero share")
+    rows = []
+    t0 = time.perf_counter()
+    for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
         n_div = int(idata.sample_stats.diverging.sum())
         seconds = round(time.perf_counter() - t0, 2)
-        for row in posterior_ranks(idata, truth, PARAMETERS[model_name], THIN_TO):
+        for row in posterior_ranks(idata, truths[s], PARAMETERS[model_name], THIN_TO):
             rows.append({"model": model_name, "sim": s, **row, "divergences": n_div, "seconds": seconds})
         if log:
             log(f"{model_name} sim {s + 1}/{n_sims}: {seconds} s, {n_div} divergences")
+        t0 = time.perf_counter()
     return pd.DataFrame(rows)
 
 
