@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -82,6 +83,8 @@ def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool
             chains=settings.chains,
             random_seed=seed,
             nuts_sampler=settings.sampler,
+            # PyMC guesses half the CPUs are hyperthreads and would run chains one after another on 2 cores.
+            cores=min(settings.chains, os.cpu_count() or 1),
             target_accept=settings.target_accept,
             progressbar=progress,
             compute_convergence_checks=False,

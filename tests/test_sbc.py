@@ -30,18 +30,20 @@ def _ranks(values: np.ndarray, n_draws: int = 199) -> pd.DataFrame:
     ).assign(divergences=0)
 
 
-def test_head_to_head_sbc_gives_integer_ranks_for_every_parameter_and_a_figure(design, tmp_path):
-    """Four small fits: ranks are integers in 0..n_draws, every main parameter is ranked in every
+@pytest.mark.parametrize("model_name", list(PARAMETERS))
+def test_sbc_smoke_gives_integer_ranks_for_every_parameter_and_a_figure(design, model_name, tmp_path):
+    """Four small fits per model: ranks are integers in 0..n_draws, every main parameter is ranked in every
     simulation, the uniformity table covers them all, and the figure is a readable PNG."""
-    ranks = run_sbc("head_to_head", 4, seed=11, draws=100, tune=100, design=design)
+    ranks = run_sbc(model_name, 4, seed=11, draws=100, tune=100, design=design)
     assert pd.api.types.is_integer_dtype(ranks["rank"])
     assert ranks["rank"].between(0, ranks.n_draws).all()
-    assert set(ranks.parameter) == set(PARAMETERS["head_to_head"])
-    assert len(ranks) == 4 * len(PARAMETERS["head_to_head"])
+    assert set(ranks.parameter) == set(PARAMETERS[model_name])
+    assert len(ranks) == 4 * len(PARAMETERS[model_name])
+    assert ranks.groupby("parameter").true_value.nunique().eq(4).all()  # each simulation draws its own truth
     summary = uniformity(ranks)
-    assert set(summary.parameter) == set(PARAMETERS["head_to_head"])
+    assert set(summary.parameter) == set(PARAMETERS[model_name])
     assert summary.p_chisq.between(0, 1).all() and summary.p_ecdf.between(0, 1).all()
-    path = ecdf_figure(ranks, tmp_path / "sbc-head_to_head.png")
+    path = ecdf_figure(ranks, tmp_path / f"sbc-{model_name}.png")
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 200 and image.shape[1] > 200
 
