@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
+import logging
 import warnings
 
 import arviz as az
@@ -34,12 +33,21 @@ def user_prior_names(idata) -> list[str]:
 
 def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.DataFrame:
     """Power-scaling sensitivity (ArviZ psense) of var_names to the user-set priors and to the likelihood."""
-    # psense prints its own advice to stdout; the diagnostics table and the report carry the numbers.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        table = az.psense_summary(
-            idata, var_names=var_names, prior_var_names=user_prior_names(idata), likelihood_var_names=[likelihood_var]
-        )
+    # psense logs its own advice; the diagnostics table and the report carry the numbers and the link.
+    log = logging.getLogger("arviz_stats.psense")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = az.psense_summary(
+                idata,
+                var_names=var_names,
+                prior_var_names=user_prior_names(idata),
+                likelihood_var_names=[likelihood_var],
+            )
+    finally:
+        log.setLevel(level)
     return table.rename_axis("parameter").reset_index()
 
 
