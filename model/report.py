@@ -487,7 +487,8 @@ def claim_overcame_outspending(claim: dict, ctx: dict) -> ClaimResult:
 
 
 def claim_spending_decided(claim: dict, ctx: dict) -> ClaimResult:
-    """Spending decided the race: the winner's P(most votes) under equal spending is below 0.5."""
+    """Spending decided the race: the model has the winner ahead as fitted (P(most votes) >= 0.5) and behind
+    with equal spending (< 0.5). A model that has the winner behind as fitted cannot say what decided it."""
     row = cf_row(ctx["cf"], claim["race_id"], claim["candidate_id"])
     if row is None:
         return ClaimResult("the candidate is not in the run's counterfactuals", CANNOT_TELL)
@@ -495,13 +496,14 @@ def claim_spending_decided(claim: dict, ctx: dict) -> ClaimResult:
     quantity = (
         f"{row['name']}'s P(most votes): fitted {fmt_prob(row.p_first_fitted)}, with equal spending {fmt_prob(p_eq)}"
     )
-    notes = []
     if row.p_first_fitted < 0.5:
-        notes.append(
-            "As fitted, the model gives the actual winner less than an even chance, so it does not reproduce this "
-            "result well."
+        note = (
+            "As fitted, the model gives the actual winner less than an even chance: it does not reproduce this "
+            "result, so it cannot say what decided it."
         )
-    result = ClaimResult(quantity, SUPPORTED if p_eq < 0.5 else NOT_SUPPORTED, tuple(notes))
+        result = ClaimResult(quantity, CANNOT_TELL, (note,))
+    else:
+        result = ClaimResult(quantity, SUPPORTED if p_eq < 0.5 else NOT_SUPPORTED)
     return with_gap(result, model_gap(ctx["run_rows"], ctx["data"], claim["race_id"]))
 
 
@@ -1024,7 +1026,8 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
             "Each claim from `analysis/claims.toml` is tested against the run. Verdicts: **supported**, **not "
             "supported**, or **the data cannot tell** (the interval includes zero, or the dataset is missing the "
             "money the claim is about). A backfire needs P > 0.9 that removing the attack ads would lower the "
-            "target's share; 'spending decided' needs the winner's chance of most votes under equal spending below 0.5."
+            "target's share; 'spending decided' needs the model to have the winner ahead as fitted and behind "
+            "with equal spending."
         ),
     ]
     if not claims:

@@ -27,6 +27,7 @@ from model.report import (
     SUPPORTED,
     VERDICTS,
     claim_oppose_backfired,
+    claim_spending_decided,
     claim_spending_record,
     logit_to_points,
     money_steps,
@@ -246,6 +247,16 @@ def test_a_record_claim_is_refuted_only_by_an_exact_total_below_the_earlier_reco
     assert claim_spending_record(claim, {"data": exact}).verdict == NOT_SUPPORTED
     richer = exact.assign(support_usd=[900_000.0, 900_000.0, 1_000_000.0, 0.0])
     assert claim_spending_record(claim, {"data": richer}).verdict == SUPPORTED
+
+
+def test_spending_decided_needs_the_fit_to_reproduce_the_win_and_equal_money_to_reverse_it():
+    """Ahead as fitted and behind with equal spending: supported; ahead either way: not supported; behind as
+    fitted: the model does not reproduce the result, so it cannot tell what decided it."""
+    rows = candidate_rows()
+    claim = {"race_id": "2020-11-03-D3", "candidate_id": "ann"}
+    for fitted, equal, expected in ((0.7, 0.4, SUPPORTED), (0.7, 0.6, NOT_SUPPORTED), (0.44, 0.36, CANNOT_TELL)):
+        cf = counterfactual_rows().assign(p_first_fitted=fitted, p_first_equal_spending=equal)
+        assert claim_spending_decided(claim, {"cf": cf, "run_rows": rows, "data": rows}).verdict == expected
 
 
 def test_stale_run_money_makes_model_claims_untestable(report, png):
