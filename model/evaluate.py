@@ -82,10 +82,10 @@ def scores(p: np.ndarray, first: np.ndarray, race: np.ndarray) -> dict[str, floa
 def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: SamplerSettings):
     """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary).
 
-    The vote-share model is fitted once per cycle on every race with the held-out cycle's likelihood weights
+    The vote-share models are fitted once per cycle on every race with the held-out cycle's likelihood weights
     set to 0: its races then get a new cycle effect from the fitted cycle distribution and the district
     effects learnt from other cycles, as a refit without them would, while one compiled model serves every
-    fold (fit.sample_each)."""
+    fold (fit.sample_each). The head-to-head model is fitted the same way."""
     raw = load_raw(raw_dir)
     cr = candidate_races(raw)
     data = vote_share_data(cr, raw)
@@ -96,7 +96,12 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
         if (race_cycle == cycle).any() and (race_cycle != cycle).sum() >= 5
     ]
     updates = [{"race_weight": (race_cycle != cycle).astype(float)} for _k, cycle in folds]
-    fits = sample_each(vote_share_model(data, priors, money="plugin"), updates, [seed + k for k, _c in folds], settings)
+    seeds = [seed + k for k, _c in folds]
+    # The latent-money model's money evidence stays in for the held-out cycle: it says nothing about votes.
+    vote_share_fits = {
+        f"vote_share_{money}": sample_each(vote_share_model(data, priors, money=money), updates, seeds, settings)
+        for money in ("latent", "plugin")
+    }
     h2h = head_to_head(cr).dropna(subset=["logit_share_a"])
     h2h_cycle = h2h.race_id.map(cr.groupby("race_id").cycle.first()).to_numpy()
     # Folds whose other cycles hold at least 5 head-to-head races (fewer cannot pin down 6 parameters).
@@ -110,11 +115,13 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
     h2h_by_cycle = dict(zip([c for _k, c in h2h_folds], h2h_fits, strict=True))
     rows = []
     rng = np.random.default_rng(seed)
-    for (_k, cycle), idata in zip(folds, fits, strict=True):
+    for _k, cycle in folds:
         held_out = (data.frame.cycle == cycle).to_numpy()
-        p_all = p_first(draws(idata, "eta"), draws(idata, "concentration"), data, rng)
         frame = data.frame[held_out]
-        probs = {"vote_share_plugin": p_all[held_out]}
+        probs = {}
+        for name, fits in vote_share_fits.items():
+            idata = next(fits)
+            probs[name] = p_first(draws(idata, "eta"), draws(idata, "concentration"), data, rng)[held_out]
         probs.update(baseline_probabilities(frame, cr))
         if cycle in h2h_by_cycle:
             probs["head_to_head"] = head_to_head_probabilities(h2h_by_cycle[cycle], h2h[h2h_cycle == cycle], frame)

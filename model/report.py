@@ -941,15 +941,21 @@ def section_skill(run: Run) -> list[Block]:
     )
     blocks.append(Table(("races", "model", "n", "log score", "Brier", "winner right"), rows))
     main = loco[(loco.scope == "all races")].set_index("model")
-    if "vote_share_plugin" in main.index:
-        base = main.drop(index=[m for m in ("vote_share_plugin", "head_to_head") if m in main.index])
+    models = [m for m in (MAIN_MODEL, PLUGIN_MODEL, "head_to_head") if m in main.index]
+    base = main.drop(index=models)
+    if models and not base.empty:
         best = base.log_score.idxmax()
-        beats = main.loc["vote_share_plugin", "log_score"] > base.log_score.max()
+        top = base.log_score.max()
+        sentences = [
+            f"{MODEL_LABELS.get(m, m)} {'beats' if main.loc[m, 'log_score'] > top else 'does not beat'} it "
+            f"({main.loc[m, 'log_score']:.2f})"
+            for m in models
+        ]
         blocks.append(
             Para(
-                f"On all races, the vote-share model {'beats' if beats else 'does not beat'} the best baseline "
-                f"({best}) by log score ({main.loc['vote_share_plugin', 'log_score']:.2f} vs "
-                f"{base.log_score.max():.2f}). With about 35 races, differences of a few hundredths are noise."
+                f"On all races the best baseline is '{best}' (log score {top:.2f}): "
+                + "; ".join(sentences)
+                + f". With {int(main.races.max())} races a difference of 0.05 in log score is within noise."
             )
         )
     return blocks
