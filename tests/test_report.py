@@ -35,6 +35,7 @@ from model.report import (
     write_report,
 )
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RUN_ID = "default-000000000000"
 MODELS = ("vote_share_latent", "vote_share_plugin", "head_to_head")
 DIAGNOSTIC_KINDS = ("rank", "trace", "energy", "ppc", "loo_pit", "prior_posterior", "psense")
@@ -290,8 +291,10 @@ def test_html_has_no_external_resources_except_claim_sources(report):
     assert not re.search(r"<(script|link|iframe)\b", page)
     for src in re.findall(r'\bsrc="([^"]*)"', page):
         assert src.startswith("data:image/png;base64,"), src[:60]
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
     for href in re.findall(r'\bhref="([^"]*)"', page):
         assert href.startswith("#") or href in allowed, href
+        assert not href.startswith("#") or href[1:] in ids, f"broken in-page link {href}"
     assert "url(" not in page and "@import" not in page
 
 
@@ -340,6 +343,9 @@ def test_headless_chromium_renders_the_report(report, tmp_path):
     subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
     assert shot.is_file() and shot.stat().st_size > 10_000
     assert mpimg.imread(shot).std() > 0.01  # not a blank page
+    # Kept for a person to look at after the run (test-artifacts/ is ignored by git).
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "report-screenshot.png")
     dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True).stdout
     assert len(re.findall(r"<img\b", dom)) == len(re.findall(r"<img\b", report["html"])) > 0
 
