@@ -64,6 +64,12 @@ def _save_pc(pc, path: Path, title: str, xlabel: str | None = None, legend: dict
     plt.close("all")
 
 
+def _grid(n_panels: int, cols: int = 4) -> dict:
+    """figure_kwargs for an ArviZ grid of n panels: enough height per row that titles clear the axes above."""
+    rows = -(-n_panels // cols)
+    return {"figure_kwargs": {"figsize": (12, 2.8 * rows), "layout": "constrained"}}
+
+
 def diagnostic_figures(out: Path, name: str, idata) -> None:
     """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fit."""
     v = MAIN_VARS[name]
@@ -72,7 +78,11 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
     tall = {"figure_kwargs": {"figsize": (11, 2.4 * len(betas)), "layout": "constrained"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotting libraries' deprecation chatter is not ours to fix
-        _save_pc(az.plot_rank(idata, var_names=v), out / f"rank-{name}.png", f"{name}: rank plots (uniform = mixing)")
+        _save_pc(
+            az.plot_rank(idata, var_names=v, **_grid(len(v))),
+            out / f"rank-{name}.png",
+            f"{name}: rank plots (uniform = mixing)",
+        )
         _save_pc(az.plot_trace_dist(idata, var_names=v, **tall), out / f"trace-{name}.png", f"{name}: traces by chain")
         _save_pc(az.plot_energy(idata), out / f"energy-{name}.png", f"{name}: energy (E-BFMI)")
         _save_pc(
@@ -87,7 +97,7 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
         )
         _save_pc(az.plot_loo_pit(idata, var_names=[obs]), out / f"loo_pit-{name}.png", f"{name}: LOO-PIT of {obs}")
         _save_pc(
-            az.plot_prior_posterior(idata, var_names=betas),
+            az.plot_prior_posterior(idata, var_names=betas, **_grid(len(betas))),
             out / f"prior_posterior-{name}.png",
             f"{name}: prior (from the prior file) vs posterior",
         )
