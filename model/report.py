@@ -1072,6 +1072,8 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
     rows = run.tables["model_rows"] if not run.tables["model_rows"].empty else data
     n_races = rows.race_id.nunique() if "race_id" in rows else 0
     n_turnout = rows.dropna(subset=["turnout"]).race_id.nunique() if "turnout" in rows else 0
+    known = rows.dropna(subset=["turnout"]) if "turnout" in rows else rows.iloc[:0]
+    n_turnout_on = known[known.on_cycle.astype(bool)].race_id.nunique() if "on_cycle" in known else 0
     prelim = rows[rows.count_status == "preliminary"].race_id.nunique() if "count_status" in rows else 0
     n_years = rows.race_id.str[:4].nunique() if "race_id" in rows else 0
     bounds = rows.money_bounds.fillna("").str.contains("at_least").sum() if "money_bounds" in rows else 0
@@ -1087,8 +1089,12 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
                 "elections removes stable qualities (name recognition, base, skill). It does not remove qualities "
                 "that change over time (a scandal, a stronger campaign) or money that is strategic, i.e. sent "
                 "because donors expect a closer or easier race.",
-                f"**Missing turnout.** Only {n_turnout} of {n_races} modelled races have a turnout figure; the others "
-                "are filled at the average, so turnout effects rest on very few races.",
+                f"**Missing turnout.** Only {n_turnout} of {n_races} modelled races have a turnout figure "
+                f"({n_turnout_on} of them on-cycle, from 2020); the others are filled at their era's average (the "
+                "off-cycle one where an era has none), so the turnout x UTLA effect rests on very few races. "
+                "The on-cycle x UTLA term uses the election calendar instead, known for every race, but it "
+                "compares eras (2013-2019 against 2020-2026): anything else that changed for union-backed candidates "
+                "in 2020 is mixed into it.",
                 f"**Preliminary counts.** {prelim} modelled races were fitted on preliminary counts, which may shift "
                 "slightly when certified (section 1 lists the current status).",
                 f"**Money figures are often lower bounds.** {bounds} modelled candidate rows include 'at least' "
