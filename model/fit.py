@@ -292,6 +292,15 @@ def code_hash() -> str:
     return file_hash(list(Path(__file__).parent.glob("*.py")))
 
 
+# The files that define the models and their inputs (not rendering): SBC results stay valid while these are unchanged.
+MODEL_FILES = ("schema.py", "raw.py", "build.py", "features.py", "priors.py", "bayes.py", "fit.py", "sbc.py")
+
+
+def model_code_hash() -> str:
+    """sha256 of the model-defining source files (MODEL_FILES)."""
+    return file_hash([Path(__file__).parent / name for name in MODEL_FILES])
+
+
 def git_commit() -> str:
     """The current git commit, or 'unknown' outside a repository."""
     try:
@@ -350,6 +359,7 @@ def run_fit(
             "seed": seed,
             "sampler": asdict(settings),
             "code_hash": key["code"],
+            "model_code_hash": model_code_hash(),
             "python": platform.python_version(),
             "packages": {p: metadata.version(p) for p in PACKAGES},
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},

@@ -779,6 +779,65 @@ def section_diagnostics(run: Run) -> list[Block]:
     ]
 
 
+def section_calibration(runs: Path, run: Run, root: Path) -> list[Block]:
+    """3b Calibration: the latest `make sbc` results (not part of a fit), and whether they match this run's code."""
+    blocks: list[Block] = [Heading(2, "3b Calibration (simulation-based)", "calibration")]
+    table = read_csv_if(runs / "sbc-uniformity.csv")
+    if table.empty:
+        return [
+            *blocks,
+            Para(
+                "No calibration results yet: `make sbc` simulates data from each model's priors, "
+                "refits, and checks that the true values sit uniformly within the posteriors."
+            ),
+        ]
+    record_path = runs / "sbc-manifest.json"
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    same = record.get("model_code_hash") == run.manifest.get("model_code_hash") and record.get(
+        "data_hash"
+    ) == run.manifest.get("data_hash")
+    provenance = (
+        f"From `make sbc` on {record.get('date_utc', 'an unknown date')} "
+        f"({record.get('sims', '?')} simulations per model, default priors), "
+        + (
+            "with the same model code and data as this run."
+            if same
+            else "with **different model code or data than this run**: rerun `make sbc` to check the current models."
+        )
+    )
+    bad = table[~table.inside_band.astype(bool)]
+    verdict = (
+        "Every parameter's rank ECDF stays inside its 95 % simultaneous band: no sign of miscalibration."
+        if bad.empty
+        else f"Outside the band: {', '.join(f'{r.model} {r.parameter}' for r in bad.itertuples())}."
+    )
+    blocks.append(
+        Para(
+            "Simulation-based calibration draws parameters from the priors, simulates elections from them, refits "
+            "and ranks each true value among its posterior draws; a model that computes honest posteriors gives "
+            f"uniform ranks. {provenance} {verdict}"
+        )
+    )
+    rows = tuple(
+        (
+            r.model,
+            r.parameter,
+            str(int(r.n_sims)),
+            f"{r.p_chisq:.3f}",
+            f"{r.p_ecdf:.3f}",
+            "yes" if r.inside_band else "**no**",
+            str(int(r.divergent_fits)),
+        )
+        for r in table.itertuples()
+    )
+    blocks.append(Table(("model", "parameter", "sims", "χ² p", "ECDF p", "inside band", "fits with divergences"), rows))
+    for model in dict.fromkeys(table.model):
+        png = root / "figures" / f"sbc-{model}.png"
+        if png.is_file():
+            blocks.append(Figure(png, f"{model} — SBC rank ECDF minus uniform, with the 95 % simultaneous band."))
+    return blocks
+
+
 def section_effects(run: Run) -> list[Block]:
     """4 Effects: Bayesian and regression estimates side by side in points of share."""
     eff = run.tables["effects"]
@@ -1138,6 +1197,7 @@ def build_blocks(runs: Path, root: Path) -> list[Block]:
         *section_data(root, run, data),
         *section_models(run),
         *section_diagnostics(run),
+        *section_calibration(runs, run, root),
         *section_effects(run),
         *section_counterfactuals(run, data),
         *section_skill(run),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
+import json
 import sys
 import time
 import warnings
@@ -34,7 +36,7 @@ from model.bayes import (
 from model.build import candidate_races, head_to_head
 from model.effects import draws
 from model.features import VoteShareData, vote_share_data
-from model.fit import SamplerSettings, sample_each
+from model.fit import SamplerSettings, file_hash, model_code_hash, sample_each
 from model.priors import DEFAULT_PRIORS, Prior
 from model.raw import load_raw
 
@@ -342,6 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     summary = uniformity(ranks)
     atomic.write_text(args.table, ranks.to_csv(index=False))
     atomic.write_text(args.table.with_name(f"{args.table.stem}-uniformity.csv"), summary.to_csv(index=False))
+    # What produced these ranks, so that the report can tell a current calibration from a stale one.
+    record = {
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model_code_hash": model_code_hash(),
+        "data_hash": file_hash(list(Path(args.raw).glob("*.csv"))),
+        "models": args.models,
+        "sims": args.sims,
+        "seed": args.seed,
+        "draws_per_chain": args.draws,
+        "chains": 2,
+    }
+    atomic.write_text(args.table.with_name(f"{args.table.stem}-manifest.json"), json.dumps(record, indent=2) + "\n")
     print(summary.to_string(index=False))
     return 0
 

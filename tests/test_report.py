@@ -209,6 +209,35 @@ def test_report_has_every_section(report):
         assert re.search(rf"<h2 id=\"[a-z]+\">{n} ", report["html"]), n
 
 
+def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(report, png):
+    """Without `make sbc` output the section says how to produce it; with output from other code it shows the
+    table and figure but warns that the calibration predates this run's models."""
+    assert "No calibration results yet" in report["md"]
+    runs, root = report["runs"], report["root"]
+    pd.DataFrame(
+        [("head_to_head", "beta_support", 200, 199, 20, 0.41, 0.52, True, 0)],
+        columns=[
+            "model",
+            "parameter",
+            "n_sims",
+            "n_draws",
+            "chisq_bins",
+            "p_chisq",
+            "p_ecdf",
+            "inside_band",
+            "divergent_fits",
+        ],
+    ).to_csv(runs / "sbc-uniformity.csv", index=False)
+    (runs / "sbc-manifest.json").write_text(json.dumps({"model_code_hash": "other", "data_hash": "x", "sims": 200}))
+    (root / "figures").mkdir(exist_ok=True)
+    shutil.copy(png, root / "figures" / "sbc-head_to_head.png")
+    md, _ = write_report(runs, root / "reports", root=root)
+    section = md.read_text().split("## 3b Calibration", 1)[1].split("\n## ", 1)[0]
+    assert "| head_to_head | beta_support | 200 | 0.410 | 0.520 | yes | 0 |" in section
+    assert "different model code or data than this run" in section
+    assert "sbc-head_to_head.png" in section
+
+
 def test_every_claim_appears_with_a_verdict(report):
     """Each claim has its own subsection that ends in one of the three plain verdicts."""
     for cid, *_ in CLAIMS:
