@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--runs", type=Path, default=Path("runs"))
     f.add_argument("--figures", type=Path, default=Path("figures"))
     f.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
-    f.add_argument("--draws", type=int, default=1000)
+    f.add_argument("--draws", type=int, help="posterior draws per chain (default: fit.SamplerSettings)")
     f.add_argument("--tune", type=int, default=1000)
     f.add_argument("--chains", type=int, default=4)
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
@@ -61,7 +61,8 @@ def _fit(args: argparse.Namespace) -> int:
     if not sys.stderr.isatty():
         # On a terminal PyMC's progress and variable lists help; in CI and logs they bury the result lines.
         logging.getLogger("pymc").setLevel(logging.WARNING)
-    settings = SamplerSettings(sampler=args.sampler, chains=args.chains, draws=args.draws, tune=args.tune)
+    draws = {} if args.draws is None else {"draws": args.draws}
+    settings = SamplerSettings(sampler=args.sampler, chains=args.chains, tune=args.tune, **draws)
     run_dir, passed = run_fit(
         args.raw,
         args.priors,
