@@ -89,7 +89,8 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
     raw = load_raw(raw_dir)
     cr = candidate_races(raw)
     data = vote_share_data(cr, raw)
-    race_cycle = data.frame.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
+    cycle_of_race = cr.groupby("race_id").cycle.first()
+    race_cycle = cycle_of_race.reindex(data.race_ids).to_numpy()
     folds = [
         (k, cycle)
         for k, cycle in enumerate(data.cycles)
@@ -103,7 +104,7 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
         for money in ("latent", "plugin")
     }
     h2h = head_to_head(cr).dropna(subset=["logit_share_a"])
-    h2h_cycle = h2h.race_id.map(cr.groupby("race_id").cycle.first()).to_numpy()
+    h2h_cycle = cycle_of_race.reindex(h2h.race_id).to_numpy()
     # Folds whose other cycles hold at least 5 head-to-head races (fewer cannot pin down 6 parameters).
     h2h_folds = [(k, c) for k, c in folds if (h2h_cycle != c).sum() >= 5 and (h2h_cycle == c).any()]
     h2h_fits = sample_each(

@@ -37,11 +37,10 @@ LIKELIHOOD = {
     "head_to_head": "logit_share_a",
 }
 PRESETS = ("default", "skeptical", "literature")
-PPC_XLABEL = {
-    "vote_share_latent": "vote share of each candidate (or lump of candidates with unknown shares), 0-1",
-    "vote_share_plugin": "vote share of each candidate (or lump of candidates with unknown shares), 0-1",
-    "head_to_head": "logit of candidate a's two-way share",
-}
+PPC_XLABEL = {"head_to_head": "logit of candidate a's two-way share"}
+PPC_XLABEL["vote_share_latent"] = PPC_XLABEL["vote_share_plugin"] = (
+    "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
+)
 # Classical estimators drawn next to the Bayesian ones in the effects figure (STYLE: show the baseline).
 CLASSICAL = {
     "head_to_head_ols_hc3": "OLS head-to-head (HC3)",

@@ -289,6 +289,11 @@ def file_hash(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def raw_data_hash(raw_dir: Path) -> str:
+    """sha256 of a raw data directory's CSV files: the data identity recorded by fits and SBC."""
+    return file_hash(list(Path(raw_dir).glob("*.csv")))
+
+
 def code_hash() -> str:
     """sha256 of the model package source: a change in code means a new run id."""
     return file_hash(list(Path(__file__).parent.glob("*.py")))
@@ -327,7 +332,7 @@ def run_fit(
     directory and whether every gated diagnostic passed."""
     priors_path = resolve_preset(priors_name)
     priors = load_priors(priors_path)
-    data_hash = file_hash(list(Path(raw_dir).glob("*.csv")))
+    data_hash = raw_data_hash(raw_dir)
     key = {
         "data": data_hash,
         "priors": priors_hash(priors),

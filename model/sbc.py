@@ -36,7 +36,7 @@ from model.bayes import (
 from model.build import candidate_races, head_to_head
 from model.effects import draws
 from model.features import VoteShareData, vote_share_data
-from model.fit import SamplerSettings, file_hash, model_code_hash, sample_each
+from model.fit import SamplerSettings, model_code_hash, raw_data_hash, sample_each
 from model.priors import DEFAULT_PRIORS, Prior
 from model.raw import load_raw
 
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model_code_hash": model_code_hash(),
-        "data_hash": file_hash(list(Path(args.raw).glob("*.csv"))),
+        "data_hash": raw_data_hash(args.raw),
         "models": args.models,
         "sims": args.sims,
         "seed": args.seed,
