@@ -49,7 +49,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "turnout_pct",
             "pct",
             required=False,
-            doc="turnout in percent as a source prints it, where registered voters or ballots are not given",
+            doc="district turnout in percent as a source prints it, where registered voters or ballots are not given",
+        ),
+        Column(
+            "citywide_turnout_pct",
+            "pct",
+            required=False,
+            doc="citywide or countywide turnout that day (not the district's); kept apart, never used as district turnout",
         ),
         Column(
             "count_status",
