@@ -8,12 +8,13 @@ DATA    ?= data/raw
 PRIORS  ?= default
 SEED    ?= 20260305
 SBC_SIMS ?= 200
-SBC_MODELS ?= head_to_head vote_share_plugin vote_share_latent
+SBC_MODELS ?=
+MODELS  ?=
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup data fit report browser test test-slow lint bench sbc clean
+.PHONY: help setup data fit report models browser test test-slow lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,12 +39,16 @@ STRICT  ?= --strict
 # Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
 FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
-fit: $(FIT_DEPS) ## fit all models (PRIORS=default|skeptical|literature|file.toml, DATA=dir); runs/, figures/, reports/
-	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures figures $(STRICT)
+fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" for some; PRIORS=default|skeptical|literature|file.toml, DATA=dir)
+	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures figures $(STRICT) \
+	  $(if $(MODELS),--models $(MODELS))
 	$(PY) -m model report --runs $(RUNS) --out reports
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
 	$(PY) -m model report --runs $(RUNS) --out reports
+
+models: $(VENV)/.installed ## list the registered models and classical estimators, one line each
+	$(PY) -m model models
 
 browser: ## install headless Chromium (Debian package) for the report test, if missing
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
@@ -63,8 +68,8 @@ lint: $(VENV)/.installed ## ruff
 bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make fit; writes bench/results.json
 	$(PY) -m model.bench --raw $(DATA) --out bench/results.json
 
-sbc: $(CLEAN)/.built ## simulation-based calibration of the Bayesian models (slow: see README)
-	$(PY) -m model.sbc --models $(SBC_MODELS) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
+sbc: $(CLEAN)/.built ## simulation-based calibration of the registered models (SBC_MODELS="a b" for some; slow)
+	$(PY) -m model.sbc $(if $(SBC_MODELS),--models $(SBC_MODELS)) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)
 	rm -rf runs/ figures/*.png reports/

@@ -22,22 +22,20 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from model import atomic
-from model.bayes import (
-    HEAD_TO_HEAD_PRIORS,
-    HEAD_TO_HEAD_TERMS,
-    component_predictive,
-    head_to_head_model,
-    vote_share_model,
-)
-from model.build import candidate_races, head_to_head
-from model.features import SHARE_FLOOR, MoneyEvidence, VoteShareData, vote_share_data
-from model.fit import PACKAGES, SamplerSettings, git_commit, sample
+from model import atomic, models
+from model.features import SHARE_FLOOR, MoneyEvidence, VoteShareData
+from model.models.base import Inputs
+from model.models.base import load_inputs as _load_inputs
+from model.models.dirichlet import component_predictive
+from model.models.head_to_head import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS, head_to_head_model
 from model.priors import DEFAULT_PRIORS
-from model.raw import load_raw
+from model.provenance import PACKAGES, git_commit
+from model.sampling import SamplerSettings, sample
 
 SEED = 20260305  # the Makefile's SEED, so the benchmark samples what `make fit` samples
-MODELS = ("head_to_head", "vote_share_plugin", "vote_share_latent")
+# Every registered model, in reverse registration order (the quick mode times only the first: the last
+# registered, which for the bundled registry is the cheap head-to-head model).
+MODELS = tuple(reversed(models.REGISTRY))
 SAMPLERS = ("nutpie", "pymc")
 MULTIPLES = (10, 100, 1000)
 # Same chains/draws as `make fit`, so ESS/s here is what a user of the pipeline gets.
@@ -109,21 +107,17 @@ def _rate(ess: float, seconds: float) -> float:
     return round(ess / seconds, 2) if seconds > 0 else 0.0
 
 
-def load_inputs(raw_dir: Path) -> dict:
-    """The bundled data as model inputs: head-to-head rows and vote-share arrays."""
-    raw = load_raw(raw_dir)
-    cr = candidate_races(raw)
-    return {"h2h": head_to_head(cr), "data": vote_share_data(cr, raw)}
+def load_inputs(raw_dir: Path) -> Inputs:
+    """The bundled data as model inputs (inputs['data'] and inputs['h2h'] also work)."""
+    return _load_inputs(raw_dir)
 
 
-def build_model(name: str, inputs: dict) -> pm.Model:
-    """One of the pipeline's models, by name."""
-    if name == "head_to_head":
-        return head_to_head_model(inputs["h2h"], DEFAULT_PRIORS)
-    return vote_share_model(inputs["data"], DEFAULT_PRIORS, money=name.removeprefix("vote_share_"))
+def build_model(name: str, inputs: Inputs) -> pm.Model:
+    """One of the registered models, by name."""
+    return models.get(name).build(inputs, DEFAULT_PRIORS)
 
 
-def time_sampler(name: str, inputs: dict, settings: SamplerSettings, seed: int) -> dict:
+def time_sampler(name: str, inputs: Inputs, settings: SamplerSettings, seed: int) -> dict:
     """Build and sample one model; split wall time into build, compile/initialise and sampling.
 
     Sampling time is the sampler's own clock (posterior attrs 'sampling_time', set by PyMC for both
@@ -157,7 +151,7 @@ def time_sampler(name: str, inputs: dict, settings: SamplerSettings, seed: int) 
     }
 
 
-def bench_samplers(inputs: dict, models, samplers, settings: SamplerSettings, seed: int) -> list[dict]:
+def bench_samplers(inputs: Inputs, models, samplers, settings: SamplerSettings, seed: int) -> list[dict]:
     """Every model with every sampler at the same chains and draws."""
     rows = []
     for i, name in enumerate(models):
@@ -346,7 +340,7 @@ def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, bu
     return out
 
 
-def bench_growth(inputs: dict, multiples, settings: SamplerSettings, seed: int, budget_s: float) -> list[dict]:
+def bench_growth(inputs: Inputs, multiples, settings: SamplerSettings, seed: int, budget_s: float) -> list[dict]:
     """Fit vote_share (plug-in money) and head_to_head on simulated datasets k times the bundled size."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -354,7 +348,7 @@ def bench_growth(inputs: dict, multiples, settings: SamplerSettings, seed: int, 
         vs = simulate_vote_share(tile_vote_share(inputs["data"], k), SIM_VOTE_SHARE, rng)
         h2h = simulate_head_to_head(tile_head_to_head(inputs["h2h"], k), SIM_HEAD_TO_HEAD, rng)
         fits = {
-            "vote_share_plugin": (lambda d=vs: vote_share_model(d, DEFAULT_PRIORS, money="plugin"), len(vs.frame)),
+            "vote_share_plugin": (lambda d=vs: _plugin(d), len(vs.frame)),
             "head_to_head": (lambda d=h2h: head_to_head_model(d, DEFAULT_PRIORS), len(h2h)),
         }
         for name, (build, n_rows) in fits.items():
@@ -367,6 +361,11 @@ def bench_growth(inputs: dict, multiples, settings: SamplerSettings, seed: int, 
             print(f"  growth {name} x{k}: {row['wall_s']} s, ESS/s {row.get('ess_per_s', '-')}", file=sys.stderr)
             rows.append(row)
     return rows
+
+
+def _plugin(data: VoteShareData) -> pm.Model:
+    """The plug-in vote-share model on simulated arrays (the growth benchmark's vote-share fit)."""
+    return models.get("vote_share_plugin").build(Inputs(None, None, pd.DataFrame(), data), DEFAULT_PRIORS)
 
 
 def run_bench(raw_dir: Path, quick: bool, seed: int = SEED, budget_s: float = GROWTH_BUDGET_S) -> dict:

@@ -1,4 +1,4 @@
-"""Command line: `python -m model {data,fit,report}`."""
+"""Command line: `python -m model {data,fit,report,models}`."""
 
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--chains", type=int, default=4)
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
     f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
+    f.add_argument("--models", nargs="+", metavar="NAME", help="fit only these registered models (default: all)")
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
+    sub.add_parser("models", help="list the registered models and classical estimators, one line each")
     args = parser.parse_args(argv)
     try:
         if args.command == "data":
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             print(summary)
         elif args.command == "fit":
             return _fit(args)
+        elif args.command == "models":
+            print(models_listing())
         elif args.command == "report":
             from model.report import write_report
 
@@ -72,9 +76,24 @@ def _fit(args: argparse.Namespace) -> int:
         strict=args.strict,
         progress=sys.stderr.isatty(),
         reuse=not args.refit,
+        models_to_fit=args.models,
     )
     args.figures.mkdir(parents=True, exist_ok=True)
     for png in sorted((run_dir / "figures").glob("*.png")):
         write_bytes(args.figures / png.name, png.read_bytes())
     print(f"run {run_dir} ({'diagnostics passed' if passed else 'DIAGNOSTICS FAILED: see diagnostics.csv'})")
     return 1 if args.strict and not passed else 0
+
+
+def models_listing() -> str:
+    """One line per registered model: name, kind, '(main)' for the main model, and its description."""
+    from model import classical, models
+
+    main = models.main_name()
+    lines = []
+    for _position, m in models.bayesian():
+        flag = " (main)" if m.name == main else ""
+        lines.append(f"{m.name:<36} bayes{flag:<8} {m.description}")
+    for name, est in classical.ESTIMATORS.items():
+        lines.append(f"{name:<36} classical{'':<4} {est.description}")
+    return "\n".join(lines)

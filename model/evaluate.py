@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-from model.bayes import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS, head_to_head_model, vote_share_model
-from model.build import candidate_races, head_to_head
-from model.effects import draws, p_first
-from model.features import vote_share_data
-from model.fit import SamplerSettings, sample_each
+from model import models
+from model.models.base import Inputs, load_inputs
+from model.models.head_to_head import head_to_head_probabilities
+from model.models.vote_share import MIN_TRAINING_RACES, race_cycles
 from model.priors import Prior
-from model.raw import load_raw
+from model.sampling import SamplerSettings, sample_each
+
+__all__ = [
+    "BASELINE_CONFIDENCE",
+    "baseline_probabilities",
+    "head_to_head_probabilities",
+    "leave_one_cycle_out",
+    "loco_folds",
+    "loco_unavailable",
+    "primary_leaders",
+    "scores",
+]
 
 # A baseline that names one winner gets this probability for it (the rest is split evenly), so its log
 # score is finite when it is wrong; 0.9 is generous to the baselines (they are right about 70-80 % of the time).
@@ -79,57 +88,66 @@ def scores(p: np.ndarray, first: np.ndarray, race: np.ndarray) -> dict[str, floa
     }
 
 
-def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: SamplerSettings):
+def loco_folds(inputs: Inputs) -> list[tuple[int, int]]:
+    """(index, cycle) of each cycle that can be held out: it has race-rounds and the other cycles have at least
+    MIN_TRAINING_RACES."""
+    race_cycle = race_cycles(inputs)
+    return [
+        (k, cycle)
+        for k, cycle in enumerate(inputs.data.cycles)
+        if (race_cycle == cycle).any() and (race_cycle != cycle).sum() >= MIN_TRAINING_RACES
+    ]
+
+
+def loco_unavailable(inputs: Inputs) -> str | None:
+    """None when leave-one-cycle-out can run on these inputs, else a one-line reason."""
+    if len(inputs.data.cycles) < 2:
+        return f"the data have {len(inputs.data.cycles)} cycle(s); holding one out needs at least two"
+    if not loco_folds(inputs):
+        return f"no cycle can be held out with at least {MIN_TRAINING_RACES} race-rounds left to fit on"
+    return None
+
+
+def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: SamplerSettings, names=None):
     """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary).
 
-    The vote-share models are fitted once per cycle on every race with the held-out cycle's likelihood weights
-    set to 0: its races then get a new cycle effect from the fitted cycle distribution and the district
-    effects learnt from other cycles, as a refit without them would, while one compiled model serves every
-    fold (fit.sample_each). The head-to-head model is fitted the same way."""
-    raw = load_raw(raw_dir)
-    cr = candidate_races(raw)
-    data = vote_share_data(cr, raw)
-    cycle_of_race = cr.groupby("race_id").cycle.first()
-    race_cycle = cycle_of_race.reindex(data.race_ids).to_numpy()
-    folds = [
-        (k, cycle)
-        for k, cycle in enumerate(data.cycles)
-        if (race_cycle == cycle).any() and (race_cycle != cycle).sum() >= 5
-    ]
-    updates = [{"race_weight": (race_cycle != cycle).astype(float)} for _k, cycle in folds]
-    seeds = [seed + k for k, _c in folds]
-    # The latent-money model's money evidence stays in for the held-out cycle: it says nothing about votes.
-    vote_share_fits = {
-        f"vote_share_{money}": sample_each(vote_share_model(data, priors, money=money), updates, seeds, settings)
-        for money in ("latent", "plugin")
-    }
-    h2h = head_to_head(cr).dropna(subset=["logit_share_a"])
-    h2h_cycle = cycle_of_race.reindex(h2h.race_id).to_numpy()
-    # Folds whose other cycles hold at least 5 head-to-head races (fewer cannot pin down 6 parameters).
-    h2h_folds = [(k, c) for k, c in folds if (h2h_cycle != c).sum() >= 5 and (h2h_cycle == c).any()]
-    h2h_fits = sample_each(
-        head_to_head_model(h2h, priors, weighted=True),
-        [{"race_weight": (h2h_cycle != c).astype(float)} for _k, c in h2h_folds],
-        [seed + 100 + k for k, _c in h2h_folds],
-        settings,
-    )
-    h2h_by_cycle = dict(zip([c for _k, c in h2h_folds], h2h_fits, strict=True))
+    source: a raw data directory or the model inputs; names: the registered models to score (default all).
+    Each model is compiled once with per-race likelihood weights and fitted once per fold with the held-out
+    cycle's weights set to 0 (model.loco_update): its races then get a new cycle effect from the fitted cycle
+    distribution and the district effects learnt from other cycles, as a refit without them would
+    (sample_each). Folds are visited in cycle order and models in registry order within a fold, so the
+    random draws behind P(first) do not depend on which models are registered after."""
+    inputs = source if isinstance(source, Inputs) else load_inputs(source)
+    cr, data = inputs.cr, inputs.data
+    folds = loco_folds(inputs)
+    fits = {}
+    for _position, model in models.bayesian(names):
+        if model.cannot_run(inputs):
+            continue
+        usable = [(k, c, u) for k, c in folds if (u := model.loco_update(inputs, c)) is not None]
+        if not usable:
+            continue
+        draws_by_fold = sample_each(
+            model.build(inputs, priors, weighted=True),
+            [u for _k, _c, u in usable],
+            [seed + model.loco_seed_offset + k for k, _c, _u in usable],
+            settings,
+        )
+        fits[model.name] = (model, {c for _k, c, _u in usable}, draws_by_fold)
     rows = []
     rng = np.random.default_rng(seed)
     for _k, cycle in folds:
         held_out = (data.frame.cycle == cycle).to_numpy()
         frame = data.frame[held_out]
         probs = {}
-        for name, fits in vote_share_fits.items():
-            idata = next(fits)
-            probs[name] = p_first(draws(idata, "eta"), draws(idata, "concentration"), data, rng)[held_out]
+        for name, (model, cycles, draws_by_fold) in fits.items():
+            if cycle in cycles:
+                probs[name] = model.p_first(next(draws_by_fold), inputs, held_out, rng)
         probs.update(baseline_probabilities(frame, cr))
-        if cycle in h2h_by_cycle:
-            probs["head_to_head"] = head_to_head_probabilities(h2h_by_cycle[cycle], h2h[h2h_cycle == cycle], frame)
-        for model, p in probs.items():
+        for model_name, p in probs.items():
             rows.append(
                 frame[["race_id", "candidate_id", "rank"]].assign(
-                    cycle=cycle, model=model, p_first=p, first=(frame["rank"] == 1).astype(int).to_numpy()
+                    cycle=cycle, model=model_name, p_first=p, first=(frame["rank"] == 1).astype(int).to_numpy()
                 )
             )
     per_candidate = pd.concat(rows, ignore_index=True)
@@ -137,28 +155,12 @@ def leave_one_cycle_out(raw_dir, priors: dict[str, Prior], seed: int, settings: 
     summary = []
     for scope in ("all races", "runoffs"):
         subset = per_candidate if scope == "all races" else per_candidate[per_candidate.race_id.isin(runoff)]
-        for model, g in subset.groupby("model", sort=False):
+        for model_name, g in subset.groupby("model", sort=False):
             summary.append(
                 {
                     "scope": scope,
-                    "model": model,
+                    "model": model_name,
                     **scores(g.p_first.to_numpy(), g["first"].to_numpy(), g.race_id.to_numpy()),
                 }
             )
     return per_candidate, pd.DataFrame(summary)
-
-
-def head_to_head_probabilities(idata, test: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
-    """P(first) from a head-to-head fit for the held-out top two (test: their head-to-head rows); other
-    candidates get 0 (the model only speaks about the top two), races without a head-to-head row an even split."""
-    beta = np.stack([draws(idata, n) for n in HEAD_TO_HEAD_PRIORS])
-    sigma = draws(idata, "sigma_head_to_head")
-    x = test[list(HEAD_TO_HEAD_TERMS)].to_numpy(float)
-    p_a = norm.sf(0, loc=x @ beta, scale=sigma).mean(axis=1)  # P(logit share of a > 0) = P(a finishes first of two)
-    p = np.array([1.0 / n for n in frame.groupby("race_id").candidate_id.transform("size")])
-    for (race_id, a, b), pa in zip(test[["race_id", "candidate_a", "candidate_b"]].to_numpy(), p_a, strict=True):
-        in_race = frame.race_id.to_numpy() == race_id
-        p[in_race] = 0.0
-        p[in_race & (frame.candidate_id.to_numpy() == a)] = pa
-        p[in_race & (frame.candidate_id.to_numpy() == b)] = 1 - pa
-    return p

@@ -12,41 +12,25 @@ matplotlib.use("Agg")  # files only; never open a window (CI has no display)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pymc as pm
 from matplotlib.lines import Line2D
 
-from model.bayes import component_predictive, vote_share_model
+from model.classical import ESTIMATORS
 from model.diagnostics import user_prior_names
-from model.effects import points_effects
+from model.points import points_effects, regression_effects
 from model.priors import load_priors, resolve_preset
 
-MAIN_VARS = {
-    "vote_share_latent": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration"],
-    "head_to_head": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "sigma_head_to_head"],
-}
-MAIN_VARS["vote_share_plugin"] = MAIN_VARS["vote_share_latent"]
-OBSERVED = {
-    "vote_share_latent": "component_share",
-    "vote_share_plugin": "component_share",
-    "head_to_head": "logit_share_a",
-}
-# The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
-LIKELIHOOD = {
-    "vote_share_latent": "vote_share_race",
-    "vote_share_plugin": "vote_share_race",
-    "head_to_head": "logit_share_a",
-}
 PRESETS = ("default", "skeptical", "literature")
-PPC_XLABEL = {"head_to_head": "logit of candidate a's two-way share"}
-PPC_XLABEL["vote_share_latent"] = PPC_XLABEL["vote_share_plugin"] = (
-    "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
-)
-# Classical estimators drawn next to the Bayesian ones in the effects figure (STYLE: show the baseline).
-CLASSICAL = {
-    "head_to_head_ols_hc3": "OLS head-to-head (HC3)",
-    "votes_quasi_poisson_race_fe": "quasi-Poisson votes, race FE",
-    "repeat_candidate_first_difference": "repeat candidates, first differences",
-}
+
+
+def _registered() -> dict:
+    """Registered Bayesian models by name (imported late: figures render, they never build models)."""
+    from model import models
+
+    return {m.name: m for _position, m in models.bayesian()}
+
+
+# Parameters of the rank and trace figures per registered model (tests check the figures exist).
+MAIN_VARS = {name: list(m.figure_vars) for name, m in _registered().items()}
 
 
 def _save_pc(pc, path: Path, title: str, xlabel: str | None = None, legend: dict[str, dict] | None = None) -> None:
@@ -69,11 +53,12 @@ def _grid(n_panels: int, cols: int = 4) -> dict:
     return {"figure_kwargs": {"figsize": (12, 2.8 * rows), "layout": "constrained"}}
 
 
-def diagnostic_figures(out: Path, name: str, idata) -> None:
-    """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fit."""
-    v = MAIN_VARS[name]
-    betas = [x for x in v if x.startswith("beta_")]
-    obs = OBSERVED[name]
+def diagnostic_figures(out: Path, model, idata) -> None:
+    """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fitted model."""
+    name = model.name
+    v = [x for x in model.figure_vars if x in idata.posterior]
+    betas = [x for x in v if x.startswith("beta_")] or v
+    obs = model.observed_var
     tall = {"figure_kwargs": {"figsize": (11, 2.4 * len(betas)), "layout": "constrained"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotting libraries' deprecation chatter is not ours to fix
@@ -88,7 +73,7 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
             az.plot_ppc_dist(idata, var_names=[obs], num_samples=100),
             out / f"ppc-{name}.png",
             f"{name}: posterior predictive check of {obs}",
-            xlabel=PPC_XLABEL[name],
+            xlabel=model.ppc_xlabel,
             legend={
                 "observed": {"color": "black", "lw": 1.5},
                 "100 posterior predictive draws": {"color": "C0", "alpha": 0.5},
@@ -105,7 +90,7 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
                 idata,
                 var_names=betas,
                 prior_var_names=user_prior_names(idata),
-                likelihood_var_names=[LIKELIHOOD[name]],
+                likelihood_var_names=[model.loo_var],
                 **tall,
             ),
             out / f"psense-{name}.png",
@@ -116,11 +101,10 @@ def diagnostic_figures(out: Path, name: str, idata) -> None:
 def effects_figure(out: Path, effects: pd.DataFrame, regression: pd.DataFrame) -> None:
     """Forest plot of effects in points of vote share: Bayesian models (circles) and the classical
     estimators (squares, 90 % robust intervals) side by side."""
-    from model.report import regression_effects
-
     reference = float(effects.reference_usd.iloc[0])
-    classical = regression_effects(regression, reference)
-    classical = classical[classical.model.isin(CLASSICAL)].assign(model=lambda f: f.model.map(CLASSICAL))
+    shown = {name: est.label for name, est in ESTIMATORS.items() if est.in_effects_figure}
+    classical = regression_effects(regression, reference) if "coef" in regression else pd.DataFrame(columns=["model"])
+    classical = classical[classical.model.isin(shown)].assign(model=lambda f: f.model.map(shown))
     frames = pd.concat([effects.assign(kind="bayes"), classical.assign(kind="classical")], ignore_index=True)
     labels = list(dict.fromkeys(effects.effect))
     models = list(dict.fromkeys(frames.model))
@@ -187,23 +171,16 @@ def win_probability_figure(out: Path, curve: pd.DataFrame, reference_usd: float)
 
 
 def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> None:
-    """Prior predictive check of one preset: implied winner shares and implied spending effects."""
-    priors = load_priors(resolve_preset(preset))
-    data = result["data"]
-    with vote_share_model(data, priors, money="plugin"), warnings.catch_warnings():
-        # The Potential is the likelihood, simulated here in numpy; PyMC's warning about it does not apply.
-        warnings.simplefilter("ignore", UserWarning)
-        prior = pm.sample_prior_predictive(draws=400, random_seed=seed).prior
-    eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
-    conc = prior["concentration"].to_numpy().reshape(-1)
-    comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
-    leader = np.zeros((len(comp), data.n_race))
-    np.maximum.at(leader, (..., data.component_race), comp)
-    beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose")}
+    """Prior predictive check of one preset (main model): implied winner shares and implied spending effects."""
+    main = result["models"][result["main_model"]]
+    check = main.prior_check(result["inputs"], load_priors(resolve_preset(preset)), seed)
+    if check is None or "beta_support" not in check[2]:
+        return
+    leader, observed, beta = check
     eff = points_effects(beta, 100_000.0, preset)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     axes[0].hist(100 * leader.ravel(), bins=40, alpha=0.6, density=True, label="prior predictive")
-    axes[0].hist(100 * _observed_leader(data), bins=15, alpha=0.6, density=True, label="observed")
+    axes[0].hist(100 * observed, bins=15, alpha=0.6, density=True, label="observed")
     axes[0].set_xlabel("leading candidate's share (%)")
     axes[0].legend()
     sup = 100 * (1 / (1 + np.exp(-beta["beta_support"] * np.log(2.0))) - 0.5)
@@ -217,23 +194,24 @@ def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> 
     plt.close(fig)
 
 
-def _observed_leader(data) -> np.ndarray:
-    """Observed share of each race's leading component."""
-    leader = np.zeros(data.n_race)
-    np.maximum.at(leader, data.component_race, data.component_share)
-    return leader
+# Extra figures a model may ask for by name (BayesModel.figure_kinds): name -> f(out, model name, idata, inputs).
+FIGURE_KINDS = {"ppc_race": lambda out, name, idata, inputs: race_ppc_figure(out, name, idata, inputs.data)}
 
 
 def write_figures(out: Path, result: dict) -> None:
     """Every figure of a run into out/."""
     out.mkdir(parents=True, exist_ok=True)
     for name, idata in result["idata"].items():
-        diagnostic_figures(out, name, idata)
-        if name.startswith("vote_share"):
-            race_ppc_figure(out, name, idata, result["data"])
+        model = result["models"][name]
+        diagnostic_figures(out, model, idata)
+        for kind in model.figure_kinds:
+            FIGURE_KINDS[kind](out, name, idata, result["inputs"])
     run = out.parent
-    effects_figure(out, pd.read_csv(run / "effects.csv"), pd.read_csv(run / "coefficients-regression.csv"))
-    curve = pd.read_csv(run / "win_probability.csv")
-    win_probability_figure(out, curve, float(pd.read_csv(run / "effects.csv").reference_usd.iloc[0]))
-    for i, preset in enumerate(PRESETS):
-        prior_predictive_figure(out, result, preset, seed=1000 + i)
+    effects = pd.read_csv(run / "effects.csv")
+    if not effects.empty:
+        effects_figure(out, effects, pd.read_csv(run / "coefficients-regression.csv"))
+    if (run / "win_probability.csv").is_file():
+        win_probability_figure(out, pd.read_csv(run / "win_probability.csv"), float(effects.reference_usd.iloc[0]))
+    if result.get("main_model"):
+        for i, preset in enumerate(PRESETS):
+            prior_predictive_figure(out, result, preset, seed=1000 + i)

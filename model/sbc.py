@@ -4,7 +4,6 @@ simultaneous bands (Säilynoja, Bürkner & Vehtari 2022)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import sys
@@ -22,29 +21,17 @@ import pandas as pd
 import pymc as pm
 from scipy import stats
 
-from model import atomic
-from model.bayes import (
-    HEAD_TO_HEAD_PRIORS,
-    MONEY_SD_APPROX,
-    MONEY_SD_EXACT,
-    MONEY_SD_LOWER_GAP,
-    MONEY_SD_LOWER_STEP,
-    component_predictive,
-    head_to_head_model,
-    vote_share_model,
-)
-from model.build import candidate_races, head_to_head
-from model.effects import draws
-from model.features import VoteShareData, vote_share_data
-from model.fit import SamplerSettings, model_code_hash, raw_data_hash, sample_each
+from model import atomic, models
+from model.models.base import Inputs, draws, load_inputs
+from model.models.vote_share_latent import simulate_money_evidence
 from model.priors import DEFAULT_PRIORS, Prior
-from model.raw import load_raw
+from model.provenance import model_code_hash, raw_data_hash
+from model.sampling import SamplerSettings, sample_each
 
-PARAMETERS = {
-    "head_to_head": (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head"),
-    "vote_share_plugin": (*HEAD_TO_HEAD_PRIORS, "concentration"),
-    "vote_share_latent": (*HEAD_TO_HEAD_PRIORS, "concentration", "money_log_mu", "money_log_sigma"),
-}
+# Parameters ranked per registered model at import (run_sbc asks the registry itself, so models registered
+# later, e.g. from a test, are calibrated too).
+PARAMETERS = {m.name: m.sbc_parameters for _position, m in models.bayesian()}
+__all__ = ["PARAMETERS", "Design", "bundled_design", "run_sbc", "simulate_money_evidence", "uniformity"]
 # Ranks are taken among this many thinned posterior draws, so a rank is an integer in 0..THIN_TO (200 values,
 # which split evenly into the 10 or 20 bins of the chi-square test). Talts et al. thin so that the kept draws
 # are close to independent; 1000 NUTS draws of these models have bulk ESS well above 200.
@@ -54,26 +41,12 @@ BAND_PROB = 0.95  # simultaneous coverage of the ECDF bands
 BAND_SIMS = 2000  # uniform replicates used to calibrate the simultaneous band (Säilynoja et al. 2022, sec. 2.2)
 
 
-@dataclasses.dataclass(frozen=True)
-class Design:
-    """The bundled data's design (covariates, race structure) on which data are simulated."""
-
-    h2h: pd.DataFrame
-    data: VoteShareData
+Design = Inputs  # the data's design (covariates, race structure) on which data are simulated
 
 
-def bundled_design(raw_dir: Path) -> Design:
-    """Head-to-head and vote-share inputs built from a raw data directory."""
-    raw = load_raw(raw_dir)
-    cr = candidate_races(raw)
-    return Design(head_to_head(cr), vote_share_data(cr, raw))
-
-
-def _build(model_name: str, design: Design, priors: dict[str, Prior]) -> pm.Model:
-    """The model fitted in SBC, built on a (possibly simulated) design."""
-    if model_name == "head_to_head":
-        return head_to_head_model(design.h2h, priors)
-    return vote_share_model(design.data, priors, money=model_name.removeprefix("vote_share_"))
+def bundled_design(raw_dir: Path) -> Inputs:
+    """Every model's inputs built from a raw data directory."""
+    return load_inputs(raw_dir)
 
 
 def prior_draws(model: pm.Model, n: int, seed: int) -> list[dict[str, np.ndarray]]:
@@ -85,44 +58,6 @@ def prior_draws(model: pm.Model, n: int, seed: int) -> list[dict[str, np.ndarray
         idata = pm.sample_prior_predictive(draws=n, random_seed=seed)
     groups = [idata.prior, *([idata.prior_predictive] if "prior_predictive" in idata.children else [])]
     return [{name: g[name].to_numpy()[0, i] for g in groups for name in g.data_vars} for i in range(n)]
-
-
-def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.random.Generator) -> VoteShareData:
-    """Reported IE figures drawn from the latent-money measurement model given true money per cell ($k).
-
-    Exact and approximate figures are lognormal around the true total. A lower bound's log gap below the
-    total has density proportional to Phi(gap / step) * phi(gap / sd), which is a skew-normal with scale sd
-    and shape sd / step, so simulating from it makes the model's Potential the exact likelihood."""
-    ev = data.money
-    log_total = np.log(ev.incidence @ money_k)
-    log_reported = log_total.copy()
-    for kind, sd in (("exact", MONEY_SD_EXACT), ("approx", MONEY_SD_APPROX)):
-        m = ev.kind == kind
-        log_reported[m] += rng.normal(0.0, sd, m.sum())
-    m = ev.kind == "lower"
-    gap = stats.skewnorm.rvs(
-        MONEY_SD_LOWER_GAP / MONEY_SD_LOWER_STEP, scale=MONEY_SD_LOWER_GAP, size=m.sum(), random_state=rng
-    )
-    log_reported[m] -= gap
-    return dataclasses.replace(data, money=dataclasses.replace(ev, amount_usd=np.exp(log_reported) * 1000.0))
-
-
-def simulate(model_name: str, design: Design, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
-    """Data drawn given one prior draw, as the pm.Data updates of the model built on the design; None when a
-    simulated share underflows to exactly 0 (its log is -inf), which run_sbc rejects."""
-    if model_name == "head_to_head":
-        return {"logit_share_a_data": np.asarray(truth["logit_share_a"], dtype=float)}
-    shares = component_predictive(truth["eta"][None], np.atleast_1d(truth["concentration"]), design.data, rng)[0]
-    # No floor: flooring simulated shares at SHARE_FLOOR, as the observed ones are, changed the data of most
-    # simulations (small concentrations give tiny shares) so that they no longer came from the model, and
-    # miscalibrated the money slopes. Rejecting on the data alone keeps the ranks uniform (Modrak et al. 2023).
-    if not (shares > 0).all():
-        return None
-    update = {"log_component_share": np.log(shares)}
-    if model_name == "vote_share_latent":
-        money = simulate_money_evidence(truth["money_k"], design.data, rng).money
-        update["log_reported_money_k"] = np.log(money.amount_usd / 1000.0)
-    return update
 
 
 def thin(x: np.ndarray, n: int) -> np.ndarray:
@@ -168,18 +103,19 @@ def run_sbc(
     are then drawn with np.random.default_rng(seed + s), and datasets with a share of exactly 0 are skipped.
     The model is compiled once and each simulation's data swapped in (fit.sample_each). Divergent fits are
     kept: dropping them would condition on the sampler and bias the ranks."""
-    if model_name not in PARAMETERS:
-        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(PARAMETERS)}")
+    if model_name not in models.REGISTRY:
+        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(models.REGISTRY)}")
+    spec = models.get(model_name)
     design = design or bundled_design(RAW_DIR)
     priors = priors or DEFAULT_PRIORS
     settings = SamplerSettings(sampler=sampler, chains=2, draws=draws, tune=tune)
-    model = _build(model_name, design, priors)
+    model = spec.build(design, priors)
     # Spare prior draws for the simulations rejected because a share underflowed (simulate returns None).
     candidates = prior_draws(model, 2 * n_sims, seed)
     truths, updates, fit_seeds = [], [], []
     for s, truth in enumerate(candidates):
         rng = np.random.default_rng(seed + s)
-        update = simulate(model_name, design, truth, rng)
+        update = spec.simulate(design, truth, rng)
         if update is not None:
             truths.append(truth)
             updates.append(update)
@@ -193,7 +129,7 @@ def run_sbc(
     for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
         n_div = int(idata.sample_stats.diverging.sum())
         seconds = round(time.perf_counter() - t0, 2)
-        for row in posterior_ranks(idata, truths[s], PARAMETERS[model_name], THIN_TO):
+        for row in posterior_ranks(idata, truths[s], spec.sbc_parameters, THIN_TO):
             rows.append({"model": model_name, "sim": s, **row, "divergences": n_div, "seconds": seconds})
         if log:
             log(f"{model_name} sim {s + 1}/{n_sims}: {seconds} s, {n_div} divergences")
@@ -314,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m model.sbc`: SBC of the chosen models; writes the rank table, its uniformity summary
     (<table stem>-uniformity.csv) and figures/sbc-<model>.png."""
     p = argparse.ArgumentParser(prog="python -m model.sbc", description=__doc__)
-    p.add_argument("--models", nargs="+", choices=list(PARAMETERS), default=list(PARAMETERS))
+    p.add_argument("--models", nargs="+", choices=list(models.REGISTRY), default=list(models.REGISTRY))
     p.add_argument("--sims", type=int, default=100)
     p.add_argument("--seed", type=int, default=20260305)
     p.add_argument("--draws", type=int, default=500, help="posterior draws per chain (2 chains)")

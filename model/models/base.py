@@ -1,0 +1,155 @@
+"""The protocol every Bayesian model implements, the inputs it receives, and helpers shared by the models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from model.features import VoteShareData
+from model.points import Effect
+from model.priors import Prior
+
+__all__ = ["BayesModel", "Effect", "Inputs", "draws", "load_inputs", "posterior_draws", "prior_rv"]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a model may need, built once from one raw data directory; each model takes what it uses."""
+
+    raw: dict[str, pd.DataFrame] | None  # the validated raw tables
+    cr: pd.DataFrame | None  # candidate_races: one row per candidate per race-round
+    h2h: pd.DataFrame  # head_to_head: one row per race-round with a known top two
+    data: VoteShareData  # arrays of the multinomial vote-share models
+
+    def __getitem__(self, key: str) -> Any:
+        """inputs['data'] as inputs.data (older callers used a dict)."""
+        return getattr(self, key)
+
+
+def load_inputs(raw_dir: Path) -> Inputs:
+    """Validated raw tables of raw_dir turned into every model's inputs."""
+    from model.build import candidate_races, head_to_head
+    from model.features import vote_share_data
+    from model.raw import load_raw
+
+    raw = load_raw(raw_dir)
+    cr = candidate_races(raw)
+    return Inputs(raw, cr, head_to_head(cr), vote_share_data(cr, raw))
+
+
+def draws(idata, name: str) -> np.ndarray:
+    """Posterior draws of a variable with chains and draws stacked on the first axis."""
+    x = idata.posterior[name].to_numpy()
+    return x.reshape(-1, *x.shape[2:])
+
+
+def posterior_draws(idata) -> dict[str, np.ndarray]:
+    """Every posterior variable's draws (chains and draws stacked on the first axis)."""
+    return {k: draws(idata, k) for k in idata.posterior.data_vars}
+
+
+def prior_rv(name: str, priors: dict[str, Prior], **kwargs) -> pt.TensorVariable:
+    """Create the PyMC random variable for a named prior inside the current model."""
+    p = priors[name]
+    if p.dist == "normal":
+        return pm.Normal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+    if p.dist == "halfnormal":
+        return pm.HalfNormal(name, sigma=p.params["sigma"], **kwargs)
+    if p.dist == "lognormal":
+        return pm.LogNormal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+    raise ValueError(f"unknown prior family {p.dist}")
+
+
+class BayesModel:
+    """The protocol of a registered Bayesian model: every product (fit, diagnostics, figures, effects,
+    leave-one-cycle-out, SBC, bench, report) asks the model through these members and never by its name.
+
+    A new model is one module in model/models/ with a subclass and one `register(...)` line in
+    model/models/__init__.py (or a `register` call from anywhere, e.g. a test). Members:
+
+    Identity
+      name, label, description: registry key (also the posterior-<name>.nc file and the 'model' column of
+        every table), a short label for tables and a one-line description for the report.
+    Data it needs
+      cannot_run(inputs) -> None, or a one-line reason this dataset cannot support the model (then the
+        fit skips it and says why in the manifest and the report).
+    PyMC model
+      build(inputs, priors, weighted=False) -> pm.Model. Only builds. Every observed quantity that SBC or
+        leave-one-cycle-out replaces must be pm.Data, so one compiled model serves every dataset.
+        weighted=True: the likelihood carries per-race weights (pm.Data) that loco_update can set to 0.
+    Numpy twins (for LOO, PPC, counterfactuals and simulation)
+      add_groups(idata, pm_model, inputs, prior, rng, seed): add log_likelihood (with variable loo_var),
+        posterior_predictive and observed_data (variable observed_var), prior_predictive and log_prior.
+      simulate(inputs, truth, rng) -> dict of pm.Data values drawn from the model at one prior draw
+        (`truth`: every prior and prior-predictive variable), or None to reject that draw (SBC).
+      p_first(idata, inputs, held_out, rng) -> P(each held-out candidate row of inputs.data.frame gets the
+        most votes in its race), for leave-one-cycle-out; held_out is a boolean mask over those rows.
+      loco_update(inputs, cycle) -> pm.Data values of the weighted model that drop the cycle's races from
+        the likelihood, or None when the other cycles cannot support a fit.
+    Gates and figures
+      gated: prefixes of posterior variables whose R-hat/ESS gate the fit; figure_vars: the variables of
+        rank and trace plots; observed_var, loo_var, ppc_xlabel; sbc_parameters: scalars ranked in SBC.
+      figure_kinds: extra figures of model/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
+    Effects
+      effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect).
+    Main-model products (asked only of the model marked main)
+      tables(idata, inputs, rng, reference_usd) -> {file stem: frame}, e.g. counterfactuals (default none).
+      prior_check(inputs, priors, seed) -> (predicted leader shares, observed leader shares, prior draws of
+        the coefficients) for the prior predictive figure, or None (default).
+    """
+
+    name: str = ""
+    label: str = ""
+    description: str = ""
+    gated: tuple[str, ...] = ("beta_",)
+    figure_vars: tuple[str, ...] = ()
+    observed_var: str = ""
+    loo_var: str = ""
+    ppc_xlabel: str = ""
+    sbc_parameters: tuple[str, ...] = ()
+    figure_kinds: tuple[str, ...] = ()
+    # Leave-one-cycle-out seeds are seed + loco_seed_offset + fold index: kept per model so that folds of
+    # different models do not share seeds and earlier runs' numbers stay reproducible.
+    loco_seed_offset: int = 0
+
+    def cannot_run(self, inputs: Inputs) -> str | None:
+        """None when the model can be fitted to these inputs, else a one-line reason."""
+        return None
+
+    def build(self, inputs: Inputs, priors: dict[str, Prior], weighted: bool = False) -> pm.Model:
+        """The PyMC model on these inputs and priors."""
+        raise NotImplementedError
+
+    def add_groups(self, idata, pm_model: pm.Model, inputs: Inputs, prior, rng: np.random.Generator, seed: int):
+        """Add log-likelihood, predictive, observed-data and log-prior groups to a posterior."""
+        raise NotImplementedError
+
+    def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
+        """The named effects this model reports."""
+        return ()
+
+    def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
+        """pm.Data values of a dataset drawn at one prior draw (SBC), or None to reject the draw."""
+        raise NotImplementedError
+
+    def loco_update(self, inputs: Inputs, cycle: int) -> dict[str, np.ndarray] | None:
+        """pm.Data values that hold out one cycle, or None when the fold cannot be fitted."""
+        return None
+
+    def p_first(self, idata, inputs: Inputs, held_out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """P(most votes in its race) for each held-out candidate row."""
+        raise NotImplementedError
+
+    def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
+        """Main-model tables, by file stem (none by default)."""
+        return {}
+
+    def prior_check(self, inputs: Inputs, priors: dict[str, Prior], seed: int):
+        """Inputs of the prior predictive figure, or None when the model has none."""
+        return None

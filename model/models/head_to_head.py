@@ -1,0 +1,130 @@
+"""head_to_head: a normal linear model of the logit two-way share of the top two on their differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from scipy.stats import norm
+
+from model.models.base import BayesModel, Inputs, draws, prior_rv
+from model.models.vote_share import race_cycles
+from model.points import STANDARD_EFFECTS, Effect
+from model.priors import Prior
+
+HEAD_TO_HEAD_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa")
+HEAD_TO_HEAD_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")
+# A fold needs this many head-to-head races in the other cycles (fewer cannot pin down 6 parameters).
+MIN_TRAINING_ROWS = 5
+
+
+def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior], weighted: bool = False) -> pm.Model:
+    """Normal linear model of the logit two-way share of candidate a on a-minus-b differences.
+
+    No intercept (orientation is arbitrary). Under a multinomial logit, logit(a's two-way share) is exactly
+    eta_a - eta_b, so these coefficients estimate the same quantities as the vote-share models'.
+    weighted=True: the likelihood is a Potential with per-race weights (pm.Data 'race_weight', 1 by default),
+    so leave-one-cycle-out can zero a cycle's races without recompiling; it then has no observed variable."""
+    rows = h2h.dropna(subset=["logit_share_a"])
+    coords = {"race": rows.race_id.to_list(), "term": list(HEAD_TO_HEAD_TERMS)}
+    with pm.Model(coords=coords) as model:
+        x = pm.Data("x", rows[list(HEAD_TO_HEAD_TERMS)].to_numpy(dtype=float), dims=("race", "term"))
+        # Data, not a constant, so that SBC can swap in simulated outcomes without recompiling (sample_each).
+        y = pm.Data("logit_share_a_data", rows.logit_share_a.to_numpy(dtype=float), dims="race")
+        beta = pt.stack([prior_rv(name, priors) for name in HEAD_TO_HEAD_PRIORS])
+        sigma = prior_rv("sigma_head_to_head", priors)
+        if weighted:
+            weight = pm.Data("race_weight", np.ones(len(rows)), dims="race")
+            loglik = pm.logp(pm.Normal.dist(x @ beta, sigma), y)
+            pm.Potential("logit_share_a_loglik", (weight * loglik).sum())
+        else:
+            pm.Normal("logit_share_a", mu=x @ beta, sigma=sigma, observed=y, dims="race")
+    return model
+
+
+class HeadToHead(BayesModel):
+    """The head-to-head model behind the registry protocol."""
+
+    name = "head_to_head"
+    label = "Bayes: head-to-head"
+    description = (
+        "Normal model of the logit two-way share of each race's top two on their differences in money, "
+        "incumbency and endorsements; comparable with the classical OLS."
+    )
+    gated = ("beta_", "sigma_head_to_head")
+    figure_vars = (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head")
+    observed_var = loo_var = "logit_share_a"
+    ppc_xlabel = "logit of candidate a's two-way share"
+    sbc_parameters = (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head")
+    loco_seed_offset = 100
+
+    def rows(self, inputs: Inputs) -> pd.DataFrame:
+        """Head-to-head rows with a known two-way share."""
+        return inputs.h2h.dropna(subset=["logit_share_a"])
+
+    def cannot_run(self, inputs: Inputs) -> str | None:
+        """Needs more races with a known top two than coefficients."""
+        n = len(self.rows(inputs))
+        if n <= len(HEAD_TO_HEAD_PRIORS):
+            k = len(HEAD_TO_HEAD_PRIORS) + 1
+            return f"only {n} race-rounds with a known top two, fewer than the model's {k} parameters"
+        return None
+
+    def build(self, inputs: Inputs, priors: dict[str, Prior], weighted: bool = False) -> pm.Model:
+        """The PyMC model on the head-to-head rows."""
+        return head_to_head_model(inputs.h2h, priors, weighted)
+
+    def add_groups(self, idata, pm_model: pm.Model, inputs: Inputs, prior, rng: np.random.Generator, seed: int):
+        """Posterior predictive, log-likelihood and log-prior from PyMC (the likelihood is an observed RV)."""
+        with pm_model:
+            pm.sample_posterior_predictive(idata, random_seed=seed, extend_inferencedata=True, progressbar=False)
+            pm.stats.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+            pm.stats.compute_log_prior(idata, extend_inferencedata=True, progressbar=False)
+        idata["prior_predictive"] = prior.prior_predictive
+
+    def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
+        """Money slopes, incumbency and endorsements."""
+        return tuple(e for e in STANDARD_EFFECTS if e.parameter in HEAD_TO_HEAD_PRIORS)
+
+    def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
+        """The prior predictive draw of the outcome is the simulated dataset."""
+        return {"logit_share_a_data": np.asarray(truth["logit_share_a"], dtype=float)}
+
+    def _row_cycles(self, inputs: Inputs) -> np.ndarray:
+        """Cycle of each head-to-head row."""
+        if inputs.cr is not None:
+            cycle_of_race = inputs.cr.groupby("race_id").cycle.first()
+        else:
+            cycle_of_race = pd.Series(race_cycles(inputs), index=inputs.data.race_ids)
+        return cycle_of_race.reindex(self.rows(inputs).race_id).to_numpy()
+
+    def loco_update(self, inputs: Inputs, cycle: int) -> dict[str, np.ndarray] | None:
+        """Race weights that drop the cycle's rows; None without held-out rows or enough training rows."""
+        row_cycle = self._row_cycles(inputs)
+        if (row_cycle != cycle).sum() < MIN_TRAINING_ROWS or not (row_cycle == cycle).any():
+            return None
+        return {"race_weight": (row_cycle != cycle).astype(float)}
+
+    def p_first(self, idata, inputs: Inputs, held_out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """P(first) of the held-out rows from the top-two prediction (see head_to_head_probabilities)."""
+        frame = inputs.data.frame[held_out]
+        rows = self.rows(inputs)
+        test = rows[rows.race_id.isin(set(frame.race_id))]
+        return head_to_head_probabilities(idata, test, frame)
+
+
+def head_to_head_probabilities(idata, test: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """P(first) from a head-to-head fit for the held-out top two (test: their head-to-head rows); other
+    candidates get 0 (the model only speaks about the top two), races without a head-to-head row an even split."""
+    beta = np.stack([draws(idata, n) for n in HEAD_TO_HEAD_PRIORS])
+    sigma = draws(idata, "sigma_head_to_head")
+    x = test[list(HEAD_TO_HEAD_TERMS)].to_numpy(float)
+    p_a = norm.sf(0, loc=x @ beta, scale=sigma).mean(axis=1)  # P(logit share of a > 0) = P(a finishes first of two)
+    p = np.array([1.0 / n for n in frame.groupby("race_id").candidate_id.transform("size")])
+    for (race_id, a, b), pa in zip(test[["race_id", "candidate_a", "candidate_b"]].to_numpy(), p_a, strict=True):
+        in_race = frame.race_id.to_numpy() == race_id
+        p[in_race] = 0.0
+        p[in_race & (frame.candidate_id.to_numpy() == a)] = pa
+        p[in_race & (frame.candidate_id.to_numpy() == b)] = 1 - pa
+    return p

@@ -1,0 +1,315 @@
+"""VoteShareModel: the multinomial-logit vote-share family. The Dirichlet likelihood over race-round components,
+its numpy twins, predictive checks, P(first), counterfactuals and SBC simulation live here once; a variant
+only says how its linear predictor eta is built (in PyMC and in numpy) and where its money comes from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from model.features import VoteShareData, log_money, turnout_z
+from model.models.base import BayesModel, Inputs, draws, posterior_draws, prior_rv
+from model.models.dirichlet import (
+    _NP,
+    _PT,
+    component_marginal_loglik,
+    component_predictive,
+    dirichlet_loglik,
+    p_first,
+    race_mean,
+    race_softmax,
+)
+from model.points import INTERVAL, STANDARD_EFFECTS, Effect, _interval
+from model.priors import Prior
+
+# A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
+MIN_TRAINING_RACES = 5
+
+
+class VoteShareModel(BayesModel):
+    """Multinomial-logit vote shares with a Dirichlet likelihood (overdispersion) over each race-round's
+    components (a candidate with a known share, or the lump of candidates whose shares are unknown).
+
+    The standard linear predictor (eta, built by `eta` and mirrored in numpy by `eta_draws`): log money
+    (diminishing returns), support/oppose slopes partially pooled across cycles and districts, incumbency,
+    endorsements, turnout interactions (turnout imputed by its era mean where unknown) and an on-cycle x UTLA
+    term. Race-level terms have no main effect: they cancel in the within-race softmax.
+
+    To add a variant (e.g. candidate effects shared across rounds, a runoff term), subclass this class (or a
+    subclass such as VoteShareLatent), and override:
+      - coords(data): add any new dims (call super().coords(data) and extend the dict);
+      - eta(data, priors, plug_in): call super().eta(data, priors, plug_in) and add your terms (create their
+        random variables with prior_rv, so their priors come from the priors file by name);
+      - eta_draws(post, data, log_support, log_oppose): the same sum in numpy over posterior draws
+        (draws on axis 0), used for log-likelihoods, predictive checks, P(first) and counterfactuals;
+      - effects(inputs): extend the tuple if your terms should appear in the effects table;
+      - name, label, description, and sbc_parameters/figure_vars if you add scalar parameters.
+    Everything else (likelihood, pm.Data for SBC and leave-one-cycle-out, groups, figures, counterfactuals)
+    is inherited. Keep the order in which random variables are created stable: it fixes the sampler's draws."""
+
+    gated = ("beta_", "tau_", "concentration", "money_log")
+    figure_vars = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration")
+    observed_var = "component_share"
+    # The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
+    loo_var = "vote_share_race"
+    ppc_xlabel = "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
+    sbc_parameters = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration")
+    figure_kinds = ("ppc_race",)
+
+    # ------------------------------------------------------------ data and PyMC model
+
+    def cannot_run(self, inputs: Inputs) -> str | None:
+        """A vote-share model needs at least one contested race-round with a known share."""
+        if inputs.data.n_race == 0:
+            return "no contested race-round with a known vote share"
+        return None
+
+    def coords(self, data: VoteShareData) -> dict[str, list]:
+        """Named dims of the PyMC model."""
+        return {
+            "candidate": [f"{r} {c}" for r, c in zip(data.frame.race_id, data.frame.candidate_id, strict=True)],
+            "race": data.race_ids,
+            "cycle": data.cycles,
+            "district": data.districts,
+            "component": data.component_label,
+        }
+
+    def build(
+        self, inputs: Inputs, priors: dict[str, Prior], weighted: bool = False, plug_in: bool = False
+    ) -> pm.Model:
+        """The PyMC model; plug_in=True uses the reported money even in a latent-money variant (prior checks).
+
+        The likelihood is always weighted: observed shares and race weights are pm.Data, so SBC swaps in
+        simulated shares and leave-one-cycle-out sets a held-out cycle's weights to 0 without recompiling."""
+        data = inputs.data
+        with pm.Model(coords=self.coords(data)) as model:
+            log_share = pm.Data("log_component_share", np.log(data.component_share), dims="component")
+            race_weight = pm.Data("race_weight", np.ones(data.n_race), dims="race")
+            eta = pm.Deterministic("eta", self.eta(data, priors, plug_in), dims="candidate")
+            concentration = prior_rv("concentration", priors)
+            loglik = dirichlet_loglik(eta, concentration, data, xp=_PT, log_share=log_share)
+            pm.Potential("vote_share_loglik", (race_weight * loglik).sum())
+        return model
+
+    def log_money(self, data: VoteShareData, priors: dict[str, Prior], plug_in: bool = False):
+        """log(1 + $k) support and oppose IE per candidate inside the model: here the plug-in totals."""
+        return data.log_support, data.log_oppose
+
+    def eta(self, data: VoteShareData, priors: dict[str, Prior], plug_in: bool = False) -> pt.TensorVariable:
+        """The standard linear predictor (candidate,), creating its random variables in the current model."""
+        b = {n: prior_rv(n, priors) for n in ("beta_incumbent", "beta_utla", "beta_ccsa")}
+        b_turnout_utla = prior_rv("beta_turnout_utla", priors)
+        b_turnout_support = prior_rv("beta_turnout_support", priors)
+        b_oncycle_utla = prior_rv("beta_oncycle_utla", priors)
+        slopes = {}
+        for stance in ("support", "oppose"):
+            mean = prior_rv(f"beta_{stance}", priors)
+            tau_c = prior_rv(f"tau_cycle_{stance}", _alias(priors, "tau_cycle"))
+            tau_d = prior_rv(f"tau_district_{stance}", _alias(priors, "tau_district"))
+            z_c = pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
+            z_d = pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
+            pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
+            slopes[stance] = mean + tau_c * z_c[data.cycle_idx] + tau_d * z_d[data.district_idx]
+        log_support, log_oppose = self.log_money(data, priors, plug_in)
+        tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
+        return (
+            slopes["support"] * log_support
+            + slopes["oppose"] * log_oppose
+            + b["beta_incumbent"] * data.incumbent
+            + b["beta_utla"] * data.utla
+            + b["beta_ccsa"] * data.ccsa
+            + b_turnout_utla * data.utla * tz
+            + b_turnout_support * log_support * tz
+            + b_oncycle_utla * data.utla * data.on_cycle[data.race_idx]
+        )
+
+    # ------------------------------------------------------------ numpy twins
+
+    def log_money_draws(self, post: dict[str, np.ndarray], data: VoteShareData) -> tuple[np.ndarray, np.ndarray]:
+        """log(1+$k) support and oppose per candidate (draws or 1, candidate): latent draws when the fit has
+        them (money_k), else the plug-in totals."""
+        if "money_k" not in post:
+            n = len(data.log_support)
+            return np.broadcast_to(data.log_support, (1, n)), np.broadcast_to(data.log_oppose, (1, n))
+        money_k = post["money_k"]
+        padded = np.concatenate([np.log1p(money_k), np.zeros((len(money_k), 1))], axis=1)
+        return padded[:, data.support_cell], padded[:, data.oppose_cell]
+
+    def eta_draws(
+        self, post: dict[str, np.ndarray], data: VoteShareData, log_support=None, log_oppose=None
+    ) -> np.ndarray:
+        """eta (draws, candidate) from posterior draws, with optional replacement money (log(1+$k))."""
+        if log_support is None or log_oppose is None:
+            actual_s, actual_o = self.log_money_draws(post, data)
+            log_support = actual_s if log_support is None else log_support
+            log_oppose = actual_o if log_oppose is None else log_oppose
+        tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
+        slope = {}
+        for stance in ("support", "oppose"):
+            slope[stance] = (
+                post[f"beta_{stance}"][:, None]
+                + post[f"tau_cycle_{stance}"][:, None] * post[f"z_cycle_{stance}"][:, data.cycle_idx]
+                + post[f"tau_district_{stance}"][:, None] * post[f"z_district_{stance}"][:, data.district_idx]
+            )
+        return (
+            slope["support"] * log_support
+            + slope["oppose"] * log_oppose
+            + post["beta_incumbent"][:, None] * data.incumbent
+            + post["beta_utla"][:, None] * data.utla
+            + post["beta_ccsa"][:, None] * data.ccsa
+            + post["beta_turnout_utla"][:, None] * data.utla * tz
+            + post["beta_turnout_support"][:, None] * log_support * tz
+            + post["beta_oncycle_utla"][:, None] * data.utla * data.on_cycle[data.race_idx]
+        )
+
+    def add_groups(self, idata, pm_model: pm.Model, inputs: Inputs, prior, rng: np.random.Generator, seed: int):
+        """Add observed data, log-likelihoods, posterior and prior predictive draws (numpy twins)."""
+        data = inputs.data
+        eta, conc = draws(idata, "eta"), draws(idata, "concentration")
+        shape = idata.posterior["concentration"].shape
+        comp = {"component": data.component_label}
+        race = {"race": data.race_ids}
+        loglik_race = dirichlet_loglik(eta, conc, data).reshape(*shape, -1)
+        loglik_comp = component_marginal_loglik(eta, conc, data).reshape(*shape, -1)
+        pred = component_predictive(eta, conc, data, rng).reshape(*shape, -1)
+        p_eta = prior.prior["eta"].to_numpy().reshape(-1, len(data.frame))
+        p_conc = prior.prior["concentration"].to_numpy().reshape(-1)
+        prior_pred = component_predictive(p_eta, p_conc, data, rng)[None]
+        idata["log_likelihood"] = xr.Dataset(
+            {
+                "vote_share_race": (("chain", "draw", "race"), loglik_race),
+                "component_share": (("chain", "draw", "component"), loglik_comp),
+            },
+            coords={**race, **comp},
+        )
+        idata["posterior_predictive"] = xr.Dataset(
+            {"component_share": (("chain", "draw", "component"), pred)}, coords=comp
+        )
+        idata["prior_predictive"] = xr.Dataset(
+            {"component_share": (("chain", "draw", "component"), prior_pred)}, coords=comp
+        )
+        idata["observed_data"] = xr.Dataset({"component_share": (("component",), data.component_share)}, coords=comp)
+        idata["log_prior"] = pm.stats.compute_log_prior(
+            idata, model=pm_model, extend_inferencedata=False, progressbar=False
+        )
+
+    def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
+        """Money slopes, incumbency, endorsements and the UTLA x turnout / on-cycle terms."""
+        return STANDARD_EFFECTS
+
+    # ------------------------------------------------------------ simulation and skill
+
+    def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
+        """Component shares drawn at one prior draw; None when a share underflows to exactly 0 (its log is -inf)."""
+        shares = component_predictive(truth["eta"][None], np.atleast_1d(truth["concentration"]), inputs.data, rng)[0]
+        # No floor: flooring simulated shares at SHARE_FLOOR, as the observed ones are, changed the data of most
+        # simulations (small concentrations give tiny shares) so that they no longer came from the model, and
+        # miscalibrated the money slopes. Rejecting on the data alone keeps the ranks uniform (Modrak et al. 2023).
+        if not (shares > 0).all():
+            return None
+        return {"log_component_share": np.log(shares)}
+
+    def loco_update(self, inputs: Inputs, cycle: int) -> dict[str, np.ndarray] | None:
+        """Race weights that drop one cycle's race-rounds (its latent money evidence stays: it says nothing
+        about votes); None when fewer than MIN_TRAINING_RACES race-rounds remain."""
+        race_cycle = race_cycles(inputs)
+        if not (race_cycle == cycle).any() or (race_cycle != cycle).sum() < MIN_TRAINING_RACES:
+            return None
+        return {"race_weight": (race_cycle != cycle).astype(float)}
+
+    def p_first(self, idata, inputs: Inputs, held_out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """P(most votes) of the held-out candidate rows under the Dirichlet predictive."""
+        return p_first(draws(idata, "eta"), draws(idata, "concentration"), inputs.data, rng)[held_out]
+
+    # ------------------------------------------------------------ main-model products
+
+    def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
+        """Per-candidate counterfactuals and (for a variant with a support-money slope) the P(win) curve against
+        the spending ratio."""
+        out = {"counterfactuals": counterfactuals(self, idata, inputs.data, rng)}
+        if "beta_support" in idata.posterior:
+            beta, conc = draws(idata, "beta_support"), draws(idata, "concentration")
+            out["win_probability"] = win_probability_curve(beta, conc, reference_usd)
+        return out
+
+    def prior_check(self, inputs: Inputs, priors: dict[str, Prior], seed: int):
+        """Prior predictive leader shares (with the reported money plugged in), observed leader shares, and
+        prior draws of the money slopes."""
+        data = inputs.data
+        import warnings
+
+        with self.build(inputs, priors, plug_in=True), warnings.catch_warnings():
+            # The Potential is the likelihood, simulated here in numpy; PyMC's warning about it does not apply.
+            warnings.simplefilter("ignore", UserWarning)
+            prior = pm.sample_prior_predictive(draws=400, random_seed=seed).prior
+        eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
+        conc = prior["concentration"].to_numpy().reshape(-1)
+        comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
+        leader = np.zeros((len(comp), data.n_race))
+        np.maximum.at(leader, (..., data.component_race), comp)
+        observed = np.zeros(data.n_race)
+        np.maximum.at(observed, data.component_race, data.component_share)
+        beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}
+        return leader, observed, beta
+
+
+def _alias(priors: dict[str, Prior], name: str) -> dict[str, Prior]:
+    """The same prior under the support- and oppose-specific names the model uses."""
+    return {f"{name}_support": priors[name], f"{name}_oppose": priors[name]}
+
+
+def race_cycles(inputs: Inputs) -> np.ndarray:
+    """The cycle of each race-round of the vote-share data (race,)."""
+    data = inputs.data
+    cycle_of_race = data.frame.groupby("race_id").cycle.first()
+    return cycle_of_race.reindex(data.race_ids).to_numpy()
+
+
+def counterfactuals(model: VoteShareModel, idata, data: VoteShareData, rng: np.random.Generator) -> pd.DataFrame:
+    """Per candidate: expected share and P(finishing first) as fitted, with equal spending (every
+    candidate of the race gets the race's mean support and oppose money) and with no opposition IE."""
+    post = posterior_draws(idata)
+    s, o = model.log_money_draws(post, data)
+    n = len(post["concentration"])
+    s, o = np.broadcast_to(s, (n, s.shape[1])), np.broadcast_to(o, (n, o.shape[1]))
+    scenarios = {
+        "fitted": (s, o),
+        "equal_spending": (race_mean(s, data), race_mean(o, data)),
+        "no_negative_ads": (s, np.zeros_like(o)),
+    }
+    conc = post["concentration"]
+    out = data.frame[["race_id", "candidate_id", "name", "vote_share", "outcome"]].copy()
+    for label, (ls, lo) in scenarios.items():
+        eta = model.eta_draws(post, data, ls, lo)
+        share = 100 * race_softmax(eta, data)
+        out[f"share_{label}"] = share.mean(axis=0)
+        out[f"share_{label}_lo"], out[f"share_{label}_hi"] = np.quantile(share, INTERVAL, axis=0)
+        out[f"p_first_{label}"] = p_first(eta, conc, data, rng)
+        if label != "fitted":
+            delta = share - 100 * race_softmax(model.eta_draws(post, data, s, o), data)
+            out[f"delta_{label}"] = delta.mean(axis=0)
+            out[f"delta_{label}_lo"], out[f"delta_{label}_hi"] = np.quantile(delta, INTERVAL, axis=0)
+            out[f"p_delta_{label}_negative"] = (delta < 0).mean(axis=0)
+    return out
+
+
+def win_probability_curve(beta_support: np.ndarray, concentration: np.ndarray, reference_usd: float) -> pd.DataFrame:
+    """P(candidate A out-polls B) in an otherwise even two-way race against A's support-IE ratio to B,
+    with B at reference_usd: A's share is Beta(c p, c (1 - p)) under the Dirichlet likelihood."""
+    from scipy.special import expit
+    from scipy.stats import beta as beta_dist
+
+    ratios = np.geomspace(1 / 16, 16, 41)
+    rows = []
+    for r in ratios:
+        dx = log_money(r * reference_usd) - log_money(reference_usd)
+        p = expit(beta_support * dx)
+        win = beta_dist.sf(0.5, concentration * p, concentration * (1 - p))
+        rows.append((r, *_interval(win)))
+    return pd.DataFrame(rows, columns=["ratio", "p_win_mean", "p_win_lo", "p_win_hi"])
+
+
+__all__ = ["_NP", "VoteShareModel", "counterfactuals", "race_cycles", "win_probability_curve"]
