@@ -19,8 +19,14 @@ def write_bytes(path: Path, data: bytes) -> None:
     write_with(path, lambda tmp: tmp.write_bytes(data))
 
 
+# Outputs are shared (a colleague, a web server): world-readable like any file a user saves, not the 0600 that
+# tempfile gives temp files.
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
 def write_with(path: Path, writer: Callable[[Path], object]) -> None:
-    """Call writer(tmp_path) then rename tmp_path over path; the temp file is removed on failure."""
+    """Call writer(tmp_path), make it mode 0644, then rename it over path; the temp file is removed on failure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -28,6 +34,7 @@ def write_with(path: Path, writer: Callable[[Path], object]) -> None:
     tmp = Path(name)
     try:
         writer(tmp)
+        tmp.chmod(FILE_MODE)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -45,3 +52,11 @@ def replace_dir(staged: Path, final: Path) -> None:
     os.replace(staged, final)
     if old.exists():
         shutil.rmtree(old)
+
+
+def make_readable(root: Path) -> None:
+    """Give a staged output tree the modes of shared outputs (files 0644, folders 0755) before it is swapped in."""
+    root = Path(root)
+    root.chmod(DIR_MODE)
+    for p in root.rglob("*"):
+        p.chmod(DIR_MODE if p.is_dir() else FILE_MODE)

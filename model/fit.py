@@ -220,6 +220,7 @@ def run_fit(
             "skipped": result["skipped"],
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        atomic.make_readable(staged)  # mkdtemp made it 0700
         if run_dir.exists():
             shutil.rmtree(run_dir)
         staged.rename(run_dir)

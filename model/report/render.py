@@ -128,9 +128,4 @@ def render_markdown(blocks: list[Block], out_dir: Path) -> str:
 
 def write_public(path: Path, text: str) -> None:
     """Write text atomically (temp file, then os.replace) with world-readable permissions, as a report is shared."""
-
-    def writer(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o644)
-
-    atomic.write_with(path, writer)
+    atomic.write_text(path, text)
