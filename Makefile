@@ -34,18 +34,21 @@ $(CLEAN)/.built: $(VENV)/.installed $(RAW_CSV) $(SRC)
 data: $(CLEAN)/.built ## validate data/raw and build data/clean + data/COVERAGE.md
 
 RUNS    ?= runs
+FIGURES ?= figures
+REPORTS ?= reports
 STRICT  ?= --strict
+FIT_ARGS ?=
 
 # Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
 FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
 fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" for some; PRIORS=default|skeptical|literature|file.toml, DATA=dir)
-	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures figures $(STRICT) \
-	  $(if $(MODELS),--models $(MODELS))
-	$(PY) -m model report --runs $(RUNS) --out reports
+	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) $(STRICT) \
+	  $(if $(MODELS),--models $(MODELS)) $(FIT_ARGS)
+	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
-	$(PY) -m model report --runs $(RUNS) --out reports
+	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
 
 models: $(VENV)/.installed ## list the registered models and classical estimators, one line each
 	$(PY) -m model models

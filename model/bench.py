@@ -27,7 +27,7 @@ from model.features import SHARE_FLOOR, MoneyEvidence, VoteShareData
 from model.models.base import Inputs
 from model.models.base import load_inputs as _load_inputs
 from model.models.dirichlet import component_predictive
-from model.models.head_to_head import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS, head_to_head_model
+from model.models.head_to_head import head_to_head_columns, head_to_head_model
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
 from model.sampling import SamplerSettings, sample
@@ -54,11 +54,10 @@ SIM_VOTE_SHARE = {
     "beta_support": 0.1,
     "beta_oppose": 0.0,
     "beta_incumbent": 0.2,
-    "beta_utla": 0.2,
-    "beta_ccsa": 0.2,
+    "beta_<each endorsement term>": 0.2,
     "concentration": 20.0,
 }
-SIM_HEAD_TO_HEAD = {**{k: SIM_VOTE_SHARE[k] for k in HEAD_TO_HEAD_PRIORS}, "sigma_head_to_head": 0.3}
+SIM_HEAD_TO_HEAD = {**SIM_VOTE_SHARE, "sigma_head_to_head": 0.3}
 
 
 def machine_info() -> dict:
@@ -247,8 +246,7 @@ def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
         cycle_idx=np.tile(data.cycle_idx, k),
         district_idx=np.tile(data.district_idx, k),
         incumbent=np.tile(data.incumbent, k),
-        utla=np.tile(data.utla, k),
-        ccsa=np.tile(data.ccsa, k),
+        endorsement=np.tile(data.endorsement, (k, 1)),
         log_support=np.tile(data.log_support, k),
         log_oppose=np.tile(data.log_oppose, k),
         support_cell=no_cell,
@@ -270,8 +268,7 @@ def simulate_vote_share(data: VoteShareData, params: dict[str, float], rng: np.r
         params["beta_support"] * data.log_support
         + params["beta_oppose"] * data.log_oppose
         + params["beta_incumbent"] * data.incumbent
-        + params["beta_utla"] * data.utla
-        + params["beta_ccsa"] * data.ccsa
+        + data.endorsement @ np.array([_term_value(params, t.term) for t in data.terms])
     )
     shares = component_predictive(eta[None], np.array([params["concentration"]]), data, rng)[0]
     # The same floor the data builder applies: a share of exactly 0 has zero Dirichlet density.
@@ -284,10 +281,16 @@ def tile_head_to_head(h2h: pd.DataFrame, k: int) -> pd.DataFrame:
     return pd.concat([rows.assign(race_id=rows.race_id + f"~{j}") for j in range(k)], ignore_index=True)
 
 
+def _term_value(params: dict[str, float], term: str) -> float:
+    """The simulated coefficient of an endorsement term: its own entry, else the shared one."""
+    return params.get(f"beta_{term}", params["beta_<each endorsement term>"])
+
+
 def simulate_head_to_head(h2h: pd.DataFrame, params: dict[str, float], rng: np.random.Generator) -> pd.DataFrame:
     """Replace logit_share_a by Normal draws from the head-to-head model at the given parameters."""
-    x = h2h[list(HEAD_TO_HEAD_TERMS)].to_numpy(dtype=float)
-    beta = np.array([params[n] for n in HEAD_TO_HEAD_PRIORS])
+    columns, names = head_to_head_columns(h2h)
+    x = h2h[columns].to_numpy(dtype=float)
+    beta = np.array([params[n] if n in params else _term_value(params, n.removeprefix("beta_")) for n in names])
     return h2h.assign(logit_share_a=x @ beta + rng.normal(0.0, params["sigma_head_to_head"], len(h2h)))
 
 

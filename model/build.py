@@ -173,7 +173,7 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     money = money_by_candidate_round(t["spending"], races, results)
     df = df.merge(money, on=["race_id", "candidate_id"], how="left")
     for col in [c for c in money.columns if c.endswith("_usd")]:
-        df[col] = df[col].fillna(0.0)
+        df[col] = df[col].fillna(0.0).astype(float)  # float even when no spending row exists at all
     df["n_money_figures"] = df.n_money_figures.fillna(0).astype(int)
     df["n_combined"] = df.n_combined.fillna(0).astype(int)
     df["money_bounds"] = df.money_bounds.fillna("")

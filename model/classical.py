@@ -8,17 +8,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from patsy import PatsyError
 
 from model.models.base import Inputs
+from model.models.head_to_head import head_to_head_columns
 from model.regression import (
-    HEAD_TO_HEAD_FORMULA,
     REPEAT_CANDIDATE_TERMS,
+    head_to_head_formula,
     head_to_head_ols,
     head_to_head_turnout_ols,
     repeat_candidate_fd,
     versus_strongest_rival,
-    votes_glm,
     votes_glm_frame,
 )
 
@@ -38,27 +40,51 @@ class ClassicalEstimator:
     in_effects_figure: bool = True  # drawn beside the Bayesian estimates in figures/effects.png
 
 
-def _n_terms(formula: str) -> int:
-    """Number of regressors on the right of a no-intercept formula."""
-    return len([t for t in formula.split("~", 1)[1].split("+") if t.strip() not in ("0", "")])
+def _terms(inputs: Inputs) -> tuple[str, ...]:
+    """The data's endorsement term names."""
+    return tuple(t.term for t in inputs.data.terms)
+
+
+def _varying(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns that are not zero in every row (an all-zero regressor, e.g. attack money in data with none,
+    has no estimate and makes the design singular)."""
+    return [c for c in columns if frame[c].fillna(0).abs().sum() > 0]
+
+
+def _h2h_columns(inputs: Inputs) -> list[str]:
+    """Head-to-head differences that vary among the rows with a known share."""
+    rows = inputs.h2h.dropna(subset=["logit_share_a"])
+    columns = _varying(rows, head_to_head_columns(inputs.h2h)[0])
+    if not columns:
+        raise NotEstimable("no head-to-head difference varies across races")
+    return columns
 
 
 def _head_to_head_ols(inputs: Inputs):
     """OLS head-to-head, when there are more races with a known top two than coefficients."""
+    columns = _h2h_columns(inputs)
     n = int(inputs.h2h.logit_share_a.notna().sum())
-    if n <= _n_terms(HEAD_TO_HEAD_FORMULA):
-        raise NotEstimable(
-            f"only {n} race-rounds with a known top two; needs more than {_n_terms(HEAD_TO_HEAD_FORMULA)}"
-        )
-    return head_to_head_ols(inputs.h2h)
+    if n <= len(columns):
+        raise NotEstimable(f"only {n} race-rounds with a known top two; needs more than {len(columns)}")
+    return head_to_head_ols(inputs.h2h, head_to_head_formula(columns))
+
+
+def _head_to_head_turnout_ols(inputs: Inputs):
+    """The head-to-head OLS with turnout interactions (it says itself when too few rows have turnout)."""
+    columns = _h2h_columns(inputs)
+    money = [c for c in ("d_log_support", "d_log_oppose") if c in columns]
+    formula = head_to_head_formula(columns) + "".join(f" + {c}:turnout_centred" for c in money)
+    return head_to_head_turnout_ols(inputs.h2h, formula)
 
 
 def _votes_glm(inputs: Inputs):
     """Quasi-Poisson votes, when some race-rounds have every candidate's vote count."""
-    frame = votes_glm_frame(inputs.cr)
+    frame = votes_glm_frame(inputs.cr, _terms(inputs))
     if frame.race_id.nunique() == 0:
         raise NotEstimable("no race-round has a vote count for every candidate")
-    return votes_glm(inputs.cr)
+    regressors = _varying(frame, ["log_support", "log_oppose", "incumbent", *_terms(inputs)])
+    formula = "votes ~ " + " + ".join([*regressors, "C(race_id)"])
+    return smf.glm(formula, data=frame, family=sm.families.Poisson()).fit(scale="X2")
 
 
 def _repeat_candidate(inputs: Inputs):
@@ -103,7 +129,7 @@ register(
     ClassicalEstimator(
         "head_to_head_turnout_ols_hc3",
         "OLS head-to-head with turnout (HC3)",
-        lambda inputs: head_to_head_turnout_ols(inputs.h2h),
+        _head_to_head_turnout_ols,
         "The head-to-head OLS with money differences interacted with centred turnout.",
         in_effects_figure=False,
     )

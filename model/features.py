@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from model.build import money_figure_parts, total_usd
+from model.build import _scope, money_figure_parts, total_usd
+from model.terms import Term, load_terms
 
 MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
 TURNOUT_CENTRE = 0.25  # fallback centre when no race has a turnout figure
@@ -42,8 +44,8 @@ class VoteShareData:
     cycle_idx: np.ndarray  # (candidate,)
     district_idx: np.ndarray  # (candidate,)
     incumbent: np.ndarray
-    utla: np.ndarray
-    ccsa: np.ndarray
+    endorsement: np.ndarray  # (candidate, term) 0/1: endorsed by each term's endorser for this round
+    terms: tuple[Term, ...]  # endorsement terms with at least one endorsed candidate among these rows
     log_support: np.ndarray  # plug-in log(1 + support $k)
     log_oppose: np.ndarray
     support_cell: np.ndarray  # (candidate,) index into money.cells, -1 when no figure (true money 0)
@@ -62,6 +64,66 @@ class VoteShareData:
     def n_race(self) -> int:
         """Number of race-rounds."""
         return len(self.race_ids)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """data.<term> is the 0/1 endorsement column of that term (e.g. data.utla)."""
+        for k, t in enumerate(self.__dict__.get("terms", ())):
+            if t.term == name:
+                return self.endorsement[:, k]
+        raise AttributeError(name)
+
+
+def district_label(d) -> int | str:
+    """A district id as a label: whole numbers as int (LAUSD's 1-7), anything else as its string."""
+    if isinstance(d, int | float | np.integer | np.floating) and float(d).is_integer():
+        return int(d)
+    return str(d)
+
+
+def raw_dir_of(raw: dict[str, pd.DataFrame]) -> Path:
+    """The directory the raw tables were read from."""
+    return Path(raw["races"].attrs["path"]).parent
+
+
+def endorsement_indicators(rows: pd.DataFrame, endorsements: pd.DataFrame, terms: tuple[Term, ...]) -> np.ndarray:
+    """(row, term) 0/1: the row's candidate was endorsed by the term's endorser that cycle, for that round or
+    the whole cycle (the rule build.candidate_races applies to its endorser columns)."""
+    out = np.zeros((len(rows), len(terms)))
+    for k, t in enumerate(terms):
+        e = endorsements[endorsements.endorser == t.endorser]
+        keys = {(c, int(y), s) for c, y, s in zip(e.candidate_id, e.cycle, e.scope, strict=True)}
+        out[:, k] = [
+            (c, int(y), "cycle") in keys or (c, int(y), _scope(rnd)) in keys
+            for c, y, rnd in zip(rows.candidate_id, rows.cycle, rows["round"], strict=True)
+        ]
+    return out
+
+
+def used_terms(rows: pd.DataFrame, raw: dict[str, pd.DataFrame], terms: tuple[Term, ...] | None = None):
+    """The data directory's endorsement terms that endorse at least one of these rows, and their indicators."""
+    terms = load_terms(raw_dir_of(raw)) if terms is None else terms
+    ind = endorsement_indicators(rows, raw["endorsements"], terms)
+    keep = [k for k in range(len(terms)) if ind[:, k].any()]
+    return tuple(terms[k] for k in keep), ind[:, keep]
+
+
+def with_term_columns(cr: pd.DataFrame, raw: dict[str, pd.DataFrame], terms: tuple[Term, ...]) -> pd.DataFrame:
+    """candidate_races with one 0/1 column per endorsement term (named by the term)."""
+    ind = endorsement_indicators(cr, raw["endorsements"], terms)
+    return cr.assign(**{t.term: ind[:, k].astype(bool) for k, t in enumerate(terms)})
+
+
+def with_term_differences(h2h: pd.DataFrame, cr: pd.DataFrame, terms: tuple[Term, ...]) -> pd.DataFrame:
+    """head_to_head rows with d_<term> = a's minus b's endorsement for each term (cr must have term columns);
+    endorsement differences of endorsers that are not terms are dropped."""
+    base = ("d_log_support", "d_log_oppose", "d_incumbent")
+    out = h2h.drop(columns=[c for c in h2h.columns if c.startswith("d_") and c not in base])
+    flag = cr.set_index(["race_id", "candidate_id"])
+    for t in terms:
+        a = flag[t.term].reindex(list(zip(h2h.race_id, h2h.candidate_a, strict=True))).to_numpy(dtype=int)
+        b = flag[t.term].reindex(list(zip(h2h.race_id, h2h.candidate_b, strict=True))).to_numpy(dtype=int)
+        out[f"d_{t.term}"] = a - b
+    return out
 
 
 def log_money(usd: np.ndarray | pd.Series) -> np.ndarray:
@@ -145,13 +207,17 @@ def _lines(figures: pd.DataFrame) -> str:
     return ";".join(str(r) for r in sorted(set(figures._row)))
 
 
-def vote_share_data(cr: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> VoteShareData:
-    """Assemble the vote-share model's arrays from candidate_races and the raw tables."""
+def vote_share_data(
+    cr: pd.DataFrame, raw: dict[str, pd.DataFrame], terms: tuple[Term, ...] | None = None
+) -> VoteShareData:
+    """Assemble the vote-share model's arrays from candidate_races and the raw tables (terms: the endorsement
+    terms to consider, default those of the raw data's directory)."""
     rows = modelled_races(cr).reset_index(drop=True)
+    used, endorsement = used_terms(rows, raw, terms)
     race_ids = list(dict.fromkeys(rows.race_id))
     race_idx = rows.race_id.map({r: i for i, r in enumerate(race_ids)}).to_numpy()
     cycles = sorted(int(c) for c in rows.cycle.unique())
-    districts = sorted(int(d) for d in rows.district.unique())
+    districts = sorted({district_label(d) for d in rows.district}, key=lambda d: (isinstance(d, str), d))
     money = money_evidence(raw, rows)
     cell_of = {tuple(r): i for i, r in enumerate(money.cells[["race_id", "candidate_id", "stance"]].to_numpy())}
     comp_idx, comp_race, comp_share, comp_label = _components(rows, race_idx)
@@ -164,10 +230,10 @@ def vote_share_data(cr: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> VoteShare
         districts=districts,
         race_idx=race_idx,
         cycle_idx=rows.cycle.astype(int).map({c: i for i, c in enumerate(cycles)}).to_numpy(),
-        district_idx=rows.district.astype(int).map({d: i for i, d in enumerate(districts)}).to_numpy(),
+        district_idx=rows.district.map(district_label).map({d: i for i, d in enumerate(districts)}).to_numpy(),
         incumbent=rows.incumbent.astype(float).to_numpy(),
-        utla=rows.utla.astype(float).to_numpy(),
-        ccsa=rows.ccsa.astype(float).to_numpy(),
+        endorsement=endorsement,
+        terms=used,
         log_support=log_money(rows.support_usd),
         log_oppose=log_money(rows.oppose_usd),
         support_cell=np.array(

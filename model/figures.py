@@ -16,8 +16,10 @@ from matplotlib.lines import Line2D
 
 from model.classical import ESTIMATORS
 from model.diagnostics import user_prior_names
+from model.errors import UserError
 from model.points import points_effects, regression_effects
 from model.priors import load_priors, resolve_preset
+from model.terms import load_terms
 
 PRESETS = ("default", "skeptical", "literature")
 
@@ -53,10 +55,10 @@ def _grid(n_panels: int, cols: int = 4) -> dict:
     return {"figure_kwargs": {"figsize": (12, 2.8 * rows), "layout": "constrained"}}
 
 
-def diagnostic_figures(out: Path, model, idata) -> None:
+def diagnostic_figures(out: Path, model, idata, inputs) -> None:
     """Rank, trace, energy, PPC, LOO-PIT, prior-vs-posterior and power-scaling figures for one fitted model."""
     name = model.name
-    v = [x for x in model.figure_vars if x in idata.posterior]
+    v = [x for x in model.figure_vars_for(inputs) if x in idata.posterior]
     betas = [x for x in v if x.startswith("beta_")] or v
     obs = model.observed_var
     tall = {"figure_kwargs": {"figsize": (11, 2.4 * len(betas)), "layout": "constrained"}}
@@ -98,12 +100,18 @@ def diagnostic_figures(out: Path, model, idata) -> None:
         )
 
 
-def effects_figure(out: Path, effects: pd.DataFrame, regression: pd.DataFrame) -> None:
+def effects_figure(
+    out: Path, effects: pd.DataFrame, regression: pd.DataFrame, term_labels: dict[str, str] | None = None
+) -> None:
     """Forest plot of effects in points of vote share: Bayesian models (circles) and the classical
     estimators (squares, 90 % robust intervals) side by side."""
     reference = float(effects.reference_usd.iloc[0])
     shown = {name: est.label for name, est in ESTIMATORS.items() if est.in_effects_figure}
-    classical = regression_effects(regression, reference) if "coef" in regression else pd.DataFrame(columns=["model"])
+    classical = (
+        regression_effects(regression, reference, term_labels)
+        if "coef" in regression
+        else pd.DataFrame(columns=["model"])
+    )
     classical = classical[classical.model.isin(shown)].assign(model=lambda f: f.model.map(shown))
     frames = pd.concat([effects.assign(kind="bayes"), classical.assign(kind="classical")], ignore_index=True)
     labels = list(dict.fromkeys(effects.effect))
@@ -173,7 +181,11 @@ def win_probability_figure(out: Path, curve: pd.DataFrame, reference_usd: float)
 def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> None:
     """Prior predictive check of one preset (main model): implied winner shares and implied spending effects."""
     main = result["models"][result["main_model"]]
-    check = main.prior_check(result["inputs"], load_priors(resolve_preset(preset)), seed)
+    try:
+        priors = load_priors(resolve_preset(preset), load_terms(result["raw_dir"]))
+    except UserError:
+        return  # a preset for another electorate; the prior sweep records why
+    check = main.prior_check(result["inputs"], priors, seed)
     if check is None or "beta_support" not in check[2]:
         return
     leader, observed, beta = check
@@ -203,13 +215,14 @@ def write_figures(out: Path, result: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, idata in result["idata"].items():
         model = result["models"][name]
-        diagnostic_figures(out, model, idata)
+        diagnostic_figures(out, model, idata, result["inputs"])
         for kind in model.figure_kinds:
             FIGURE_KINDS[kind](out, name, idata, result["inputs"])
     run = out.parent
     effects = pd.read_csv(run / "effects.csv")
     if not effects.empty:
-        effects_figure(out, effects, pd.read_csv(run / "coefficients-regression.csv"))
+        labels = {t.term: t.label for t in result["inputs"].data.terms}
+        effects_figure(out, effects, pd.read_csv(run / "coefficients-regression.csv"), labels)
     if (run / "win_probability.csv").is_file():
         win_probability_figure(out, pd.read_csv(run / "win_probability.csv"), float(effects.reference_usd.iloc[0]))
     if result.get("main_model"):

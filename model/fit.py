@@ -24,11 +24,12 @@ import pymc as pm
 
 from model import atomic, classical, models
 from model.diagnostics import check_table
+from model.errors import UserError
 from model.evaluate import leave_one_cycle_out, loco_unavailable
 from model.figures import PRESETS, write_figures
 from model.models.base import BayesModel, Inputs, draws, load_inputs
 from model.points import points_effects
-from model.priors import Prior, load_priors, priors_as_dict, priors_hash, resolve_preset
+from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
 from model.provenance import (
     MODEL_FILES,
     PACKAGES,
@@ -39,6 +40,7 @@ from model.provenance import (
     raw_data_hash,
 )
 from model.sampling import SECONDARY, SamplerSettings, sample, sample_each, secondary_settings
+from model.terms import load_terms
 
 # Names other modules and tests import from here.
 __all__ = [
@@ -145,7 +147,11 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
-        priors = load_priors(resolve_preset(preset))
+        try:
+            priors = load_priors(resolve_preset(preset), load_terms(result["raw_dir"]))
+        except UserError as err:  # e.g. a preset with priors for another electorate's endorsers
+            result["skipped"][f"prior sweep: {preset}"] = str(err)
+            continue
         idata = sample(model.build(inputs, priors), seed + 50 + i, result["secondary"], progress=False)
         frames.append(model_effects(model, idata, inputs, reference_usd, preset))
     return pd.concat(frames).rename(columns={"model": "priors"}).assign(model=name)
@@ -174,7 +180,8 @@ def run_fit(
     for name in models_to_fit or []:
         models.get(name)  # an unknown name stops here, before any work
     priors_path = resolve_preset(priors_name)
-    priors = load_priors(priors_path)
+    terms = load_terms(raw_dir)
+    priors = load_priors(priors_path, terms)
     data_hash = raw_data_hash(raw_dir)
     key = {
         "data": data_hash,
@@ -218,6 +225,8 @@ def run_fit(
             "main_model": result["main_model"],
             "models": models_manifest(result),
             "skipped": result["skipped"],
+            "endorsement_terms": [{**asdict(t), "used": t in result["data"].terms} for t in terms],
+            "priors_defaulted": defaulted_term_priors(priors_path, terms),
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         atomic.make_readable(staged)  # mkdtemp made it 0700

@@ -88,31 +88,36 @@ def effect_labels(effects: tuple[Effect, ...]) -> list[str]:
     return out
 
 
-# Regression term stems (after 'delta_', 'd_', 'log_') that are effects, and the labels of the switch ones.
-REGRESSION_KEYS = {"support", "oppose", "incumbent", "utla", "ccsa"}
-BINARY_EFFECTS = {"incumbent": "incumbent", "utla": "UTLA endorsement", "ccsa": "CCSA endorsement"}
+# Labels of the bundled LAUSD data's endorsement terms (data/raw/endorser_terms.csv), the default of
+# regression_effects for callers that pass none.
+LAUSD_TERM_LABELS = {"utla": "UTLA endorsement", "ccsa": "CCSA endorsement"}
 
 
-def regression_key(term: str) -> str | None:
-    """'support', 'oppose', 'incumbent', 'utla' or 'ccsa' for a regression term name, else None."""
+def regression_key(term: str, term_labels: dict[str, str] | None = None) -> str | None:
+    """'support', 'oppose', 'incumbent' or an endorsement term's name for a regression term name, else None."""
+    labels = LAUSD_TERM_LABELS if term_labels is None else term_labels
     key = term
     for prefix in ("delta_", "d_", "log_"):
         key = key.removeprefix(prefix)
-    return key if key in REGRESSION_KEYS else None
+    return key if key in ("support", "oppose", "incumbent", *labels) else None
 
 
-def regression_effects(coefs: pd.DataFrame, reference_usd: float) -> pd.DataFrame:
-    """Regression coefficients (logit / log scale per log(1+$k)) as points of share, like effects.csv.
+def regression_effects(
+    coefs: pd.DataFrame, reference_usd: float, term_labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Regression coefficients (logit / log scale per log(1+$k)) as points of share, like effects.csv
+    (term_labels: endorsement term -> label, default the bundled data's).
 
     For the quasi-Poisson votes model a log-votes change b*dx against an unchanged rival is the same share
     change as a log-odds change b*dx, so one conversion serves all estimators."""
+    switches = {"incumbent": "incumbent", **(LAUSD_TERM_LABELS if term_labels is None else term_labels)}
     rows = []
     for r in coefs.dropna(subset=["coef"]).itertuples():
-        key = regression_key(str(r.term))
+        key = regression_key(str(r.term), term_labels)
         if key in ("support", "oppose"):
             for label, dx in money_steps(reference_usd).items():
                 pts = [logit_to_points(b, dx) for b in (r.coef, r.lo90, r.hi90)]
                 rows.append((r.model, f"{key} IE, {label}", *pts))
-        elif key in BINARY_EFFECTS:
-            rows.append((r.model, BINARY_EFFECTS[key], *(logit_to_points(b) for b in (r.coef, r.lo90, r.hi90))))
+        elif key in switches:
+            rows.append((r.model, switches[key], *(logit_to_points(b) for b in (r.coef, r.lo90, r.hi90))))
     return pd.DataFrame(rows, columns=["model", "effect", "mean_pp", "lo_pp", "hi_pp"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.errors import UserError
+from model.terms import BUNDLED_RAW, Term, load_terms
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "analysis" / "priors"
 
@@ -39,18 +40,8 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "normal", {"mu": 0.0, "sigma": 0.5}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
     ),
     "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "incumbent on the ballot"),
-    "beta_utla": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by UTLA"),
-    "beta_ccsa": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by CCSA Advocates"),
-    "beta_turnout_utla": Prior(
-        "normal", {"mu": 0.0, "sigma": 0.5}, "extra UTLA-endorsement effect per 10 points of turnout"
-    ),
     "beta_turnout_support": Prior(
         "normal", {"mu": 0.0, "sigma": 0.25}, "extra support-IE effect per 10 points of turnout, per log(1+$k)"
-    ),
-    # On-cycle (even-year, statewide ballot, from 2020) turnout is several times off-cycle turnout; this term
-    # carries that jump, which no race-level turnout figure yet measures for 2020-2026 (data/COVERAGE.md).
-    "beta_oncycle_utla": Prior(
-        "normal", {"mu": 0.0, "sigma": 0.5}, "extra UTLA-endorsement effect in on-cycle elections (2020 on)"
     ),
     "tau_cycle": Prior("halfnormal", {"sigma": 0.1}, "sd across cycles of the support and oppose effects"),
     "tau_district": Prior("halfnormal", {"sigma": 0.1}, "sd across districts of the support and oppose effects"),
@@ -63,9 +54,54 @@ DEFAULT_PRIORS: dict[str, Prior] = {
 }
 
 
-def load_priors(path: Path | None) -> dict[str, Prior]:
-    """Return the default priors with a TOML file's tables merged over them (None: defaults)."""
-    priors = dict(DEFAULT_PRIORS)
+# Documented defaults of the priors an endorsement term adds (model/terms.py), used when the priors file does not
+# name them: an endorsement moves the log-odds of a candidate's share by about +-1 at most (+-23 points at 50 %);
+# its turnout and on-cycle interactions by half that. The report lists the terms that used these defaults.
+TERM_PRIOR_DEFAULTS = {
+    "beta_": (0.0, 1.0, "{label}"),
+    "beta_turnout_": (0.0, 0.5, "extra {label} effect per 10 points of turnout"),
+    # On-cycle (even-year, statewide-ballot) turnout is several times off-cycle turnout; this term carries that
+    # jump, which no race-level turnout figure yet measures for LAUSD's 2020-2026 races (data/COVERAGE.md).
+    "beta_oncycle_": (0.0, 0.5, "extra {label} effect in on-cycle (even-year, high-turnout) elections"),
+}
+
+
+def term_priors(terms: tuple[Term, ...]) -> dict[str, Prior]:
+    """The documented default prior of every parameter the endorsement terms add."""
+    out = {}
+    for t in terms:
+        for name in t.parameters:
+            stem = name.removesuffix(t.term)
+            mu, sigma, doc = TERM_PRIOR_DEFAULTS[stem]
+            out[name] = Prior("normal", {"mu": mu, "sigma": sigma}, doc.format(label=t.label))
+    return out
+
+
+def with_term_defaults(priors: dict[str, Prior], terms: tuple[Term, ...]) -> dict[str, Prior]:
+    """priors plus the documented default of every endorsement-term prior they lack."""
+    return {**term_priors(terms), **priors}
+
+
+def names_in_file(path: Path | None) -> set[str]:
+    """The prior names a TOML file sets (empty for no file); the file is validated by load_priors first."""
+    if path is None:
+        return set()
+    return set(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def defaulted_term_priors(path: Path | None, terms: tuple[Term, ...]) -> list[str]:
+    """Endorsement-term priors the file does not name, so they take their documented default."""
+    named = names_in_file(path)
+    return [p for t in terms for p in t.parameters if p not in named]
+
+
+def load_priors(path: Path | None, terms: tuple[Term, ...] | None = None) -> dict[str, Prior]:
+    """Return the default priors, plus the documented defaults of the endorsement terms' priors, with a TOML
+    file's tables merged over them (None: defaults). terms: the data's endorsement terms (default: those of
+    the bundled data); a name that is neither a model parameter nor one of their priors is an error."""
+    terms = load_terms(BUNDLED_RAW) if terms is None else terms
+    defaults = {**DEFAULT_PRIORS, **term_priors(terms)}
+    priors = dict(defaults)
     if path is None:
         return priors
     path = Path(path)
@@ -75,13 +111,13 @@ def load_priors(path: Path | None) -> dict[str, Prior]:
         raise UserError(f"{path}: priors file not found") from None
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
-    known = ", ".join(sorted(DEFAULT_PRIORS))
+    known = ", ".join(sorted(defaults))
     for name, table in raw.items():
-        if name not in DEFAULT_PRIORS:
+        if name not in defaults:
             raise UserError(f"{path}: [{name}]: unknown prior name; known: {known}")
         if not isinstance(table, dict):
             raise UserError(f"{path}: {name}: expected a table like [{name}] with its parameters")
-        base = DEFAULT_PRIORS[name]
+        base = defaults[name]
         dist = table.get("dist", base.dist)
         if dist not in FAMILIES:
             raise UserError(f"{path}: [{name}] dist: unknown family '{dist}'; known: {', '.join(FAMILIES)}")

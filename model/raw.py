@@ -22,6 +22,7 @@ PCT_TOLERANCE_POINTS = 0.5
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WHOLE = re.compile(r"-?[0-9]+")
+_DISTRICT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 # Plain decimal notation only: float() also takes 'nan', 'inf', '1e999' and '1_000', none of which is a typed figure.
 _DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
@@ -102,6 +103,10 @@ def _check_cell(name: str, row: int, col: Column, value: str) -> None:
             raise DataError(name, "is empty; a value is required", row, col.name)
         return
     kind = col.kind
+    if kind == "district" and not _DISTRICT.fullmatch(value):
+        raise DataError(
+            name, f"expected a district id of at most 20 letters, digits, '-' or '_', got {_q(value)}", row, col.name
+        )
     if kind == "int" and not _WHOLE.fullmatch(value):
         raise DataError(name, f"expected a whole number, got {_q(value)}", row, col.name)
     if kind in ("money", "pct") and not _DECIMAL.fullmatch(value):
@@ -168,9 +173,14 @@ def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
 
 
 def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Convert string cells to numbers and booleans by column kind; money is converted to dollars."""
+    """Convert string cells to numbers and booleans by column kind; money is converted to dollars. District ids
+    stay strings unless every one is a whole number (LAUSD's 1-7), which keeps numeric ids numeric."""
     out = frame.copy()
     for col in TABLES[table]:
+        if col.kind == "district":
+            values = [v for v in frame[col.name] if v]
+            numeric = all(_WHOLE.fullmatch(v) for v in values)
+            out[col.name] = [(float(v) if numeric else v) if v else math.nan for v in frame[col.name]]
         if col.kind in NUMERIC_KINDS:
             out[col.name] = [float(v) if v else math.nan for v in frame[col.name]]
         elif col.kind == "bool":

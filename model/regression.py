@@ -58,7 +58,19 @@ def with_centred_turnout(h2h: pd.DataFrame) -> pd.DataFrame:
     return known.assign(turnout_centred=known.turnout - known.turnout.mean())
 
 
-def head_to_head_turnout_ols(h2h: pd.DataFrame) -> RegressionResultsWrapper:
+def head_to_head_formula(columns: list[str]) -> str:
+    """The no-intercept head-to-head formula over these difference columns (base terms and d_<term>)."""
+    return "logit_share_a ~ 0 + " + " + ".join(columns)
+
+
+def turnout_formula(base: str) -> str:
+    """A head-to-head formula plus the money differences times centred turnout."""
+    return base + " + d_log_support:turnout_centred + d_log_oppose:turnout_centred"
+
+
+def head_to_head_turnout_ols(
+    h2h: pd.DataFrame, formula: str = HEAD_TO_HEAD_TURNOUT_FORMULA
+) -> RegressionResultsWrapper:
     """OLS (HC3) of the head-to-head model plus d_log_support and d_log_oppose times centred turnout.
 
     Uses only rows with known turnout; main effects are the spending effects at the mean turnout of those rows,
@@ -71,7 +83,7 @@ def head_to_head_turnout_ols(h2h: pd.DataFrame) -> RegressionResultsWrapper:
             f"turnout interactions not estimable: {len(frame)} head-to-head rows have turnout, "
             f"need at least {MIN_TURNOUT_ROWS}"
         )
-    res = ols_hc3(frame, HEAD_TO_HEAD_TURNOUT_FORMULA)
+    res = ols_hc3(frame, formula)
     if not np.isfinite(res.bse).all():
         raise ValueError(f"turnout interactions not estimable: HC3 errors are infinite with {len(frame)} rows")
     return res
@@ -83,8 +95,13 @@ def races_with_all_votes(cr: pd.DataFrame) -> pd.DataFrame:
     return cr[complete.astype(bool)]
 
 
-def votes_glm_frame(cr: pd.DataFrame) -> pd.DataFrame:
-    """Candidate rows for the votes GLM: complete-count races, log spending and 0/1 indicators."""
+# The bundled LAUSD data's endorsement terms (data/raw/endorser_terms.csv), the default of the GLM helpers.
+LAUSD_TERMS = ("utla", "ccsa")
+
+
+def votes_glm_frame(cr: pd.DataFrame, terms: tuple[str, ...] = LAUSD_TERMS) -> pd.DataFrame:
+    """Candidate rows for the votes GLM: complete-count races, log spending and 0/1 indicators (one per
+    endorsement term, from cr's column of that name)."""
     rows = races_with_all_votes(cr)
     return pd.DataFrame(
         {
@@ -94,13 +111,17 @@ def votes_glm_frame(cr: pd.DataFrame) -> pd.DataFrame:
             "log_support": log_kusd(rows.support_usd),
             "log_oppose": log_kusd(rows.oppose_usd),
             "incumbent": rows.incumbent.astype(int),
-            "utla": rows.utla.astype(int),
-            "ccsa": rows.ccsa.astype(int),
+            **{t: rows[t].astype(int) for t in terms},
         }
     )
 
 
-def votes_glm(cr: pd.DataFrame) -> GLMResultsWrapper:
+def votes_glm_formula(terms: tuple[str, ...]) -> str:
+    """The votes GLM formula with these endorsement terms."""
+    return "votes ~ " + " + ".join(["log_support", "log_oppose", "incumbent", *terms, "C(race_id)"])
+
+
+def votes_glm(cr: pd.DataFrame, terms: tuple[str, ...] = LAUSD_TERMS) -> GLMResultsWrapper:
     """Quasi-Poisson GLM of candidate votes with race fixed effects (the multinomial-logit slopes).
 
     Uses every candidate of every race-round whose candidates all have vote counts; rounds known only as
@@ -110,8 +131,8 @@ def votes_glm(cr: pd.DataFrame) -> GLMResultsWrapper:
     cluster-robust errors by race are not used because a dozen clusters make them unreliable. `nobs` on the
     result is the number of candidate rows.
     """
-    frame = votes_glm_frame(cr)
-    return smf.glm(VOTES_GLM_FORMULA, data=frame, family=sm.families.Poisson()).fit(scale="X2")
+    frame = votes_glm_frame(cr, terms)
+    return smf.glm(votes_glm_formula(terms), data=frame, family=sm.families.Poisson()).fit(scale="X2")
 
 
 def versus_strongest_rival(cr: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import matplotlib
@@ -28,9 +28,26 @@ from model.priors import DEFAULT_PRIORS, Prior
 from model.provenance import model_code_hash, raw_data_hash
 from model.sampling import SamplerSettings, sample_each
 
-# Parameters ranked per registered model at import (run_sbc asks the registry itself, so models registered
-# later, e.g. from a test, are calibrated too).
-PARAMETERS = {m.name: m.sbc_parameters for _position, m in models.bayesian()}
+
+class _Parameters(Mapping):
+    """Registered model name -> the scalars SBC ranks on the bundled data (computed on first use)."""
+
+    def __init__(self) -> None:
+        self._design: Inputs | None = None
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        if self._design is None:
+            self._design = bundled_design(RAW_DIR)
+        return models.get(name).sbc_parameters_for(self._design)
+
+    def __iter__(self):
+        return iter(list(models.REGISTRY))
+
+    def __len__(self) -> int:
+        return len(models.REGISTRY)
+
+
+PARAMETERS = _Parameters()
 __all__ = ["PARAMETERS", "Design", "bundled_design", "run_sbc", "simulate_money_evidence", "uniformity"]
 # Ranks are taken among this many thinned posterior draws, so a rank is an integer in 0..THIN_TO (200 values,
 # which split evenly into the 10 or 20 bins of the chi-square test). Talts et al. thin so that the kept draws
@@ -129,7 +146,7 @@ def run_sbc(
     for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
         n_div = int(idata.sample_stats.diverging.sum())
         seconds = round(time.perf_counter() - t0, 2)
-        for row in posterior_ranks(idata, truths[s], spec.sbc_parameters, THIN_TO):
+        for row in posterior_ranks(idata, truths[s], spec.sbc_parameters_for(design), THIN_TO):
             rows.append({"model": model_name, "sim": s, **row, "divergences": n_div, "seconds": seconds})
         if log:
             log(f"{model_name} sim {s + 1}/{n_sims}: {seconds} s, {n_div} divergences")

@@ -21,7 +21,7 @@ class Column:
     """One raw column: its type, whether it may be empty, allowed values, and what it means."""
 
     name: str
-    kind: str  # str | int | money | pct | date | bool | enum | ids | candidate | candidates | race
+    kind: str  # str | int | money | pct | date | bool | enum | ids | candidate | candidates | race | district
     required: bool = True
     choices: tuple[str, ...] = ()
     doc: str = ""
@@ -41,7 +41,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("cycle", "int", doc="election year"),
         Column("date", "date", doc="election day"),
         Column("round", "enum", choices=ROUNDS, doc="primary, general (runoff) or special rounds"),
-        Column("district", "int", doc="board district 1-7"),
+        Column("district", "district", doc="district id: a short name without spaces (LAUSD: 1-7)"),
         Column("seat", "enum", choices=SEATS, doc="incumbent on the ballot, or open seat"),
         Column("registered_voters", "int", required=False, doc="registered voters in the district"),
         Column("ballots_cast", "int", required=False, doc="ballots cast in the district"),
@@ -88,7 +88,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "spending": (
         Column("cycle", "int", doc="election year"),
-        Column("district", "int", required=False, doc="board district; empty for a citywide total"),
+        Column("district", "district", required=False, doc="district id; empty for a citywide total"),
         Column("scope", "enum", choices=SCOPES, doc="round the figure covers; cycle = primary+general"),
         Column("committee", "str", doc="IE committee as named, or 'all' for a total over committees"),
         Column("side", "enum", choices=SIDES, doc="union, charter, other, or all"),

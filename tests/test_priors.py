@@ -9,13 +9,46 @@ import pytest
 
 from model.cli import main
 from model.errors import UserError
-from model.priors import DEFAULT_PRIORS, PRESET_DIR, load_priors, priors_hash, resolve_preset
+from model.priors import (
+    DEFAULT_PRIORS,
+    PRESET_DIR,
+    defaulted_term_priors,
+    load_priors,
+    priors_hash,
+    resolve_preset,
+    term_priors,
+)
+from model.terms import BUNDLED_RAW, Term, load_terms
+
+# The model parameters plus the documented defaults of the bundled data's endorsement-term priors.
+DEFAULTS = {**DEFAULT_PRIORS, **term_priors(load_terms(BUNDLED_RAW))}
 
 
 def test_default_preset_file_states_exactly_the_code_defaults():
-    """default.toml documents the code defaults; if they drift apart the file misleads readers."""
-    assert load_priors(PRESET_DIR / "default.toml") == DEFAULT_PRIORS
+    """default.toml documents the code defaults; if they drift apart the file misleads readers. Endorsement
+    terms are data (data/raw/endorser_terms.csv), so the file leaves their priors to the documented default."""
+    assert load_priors(PRESET_DIR / "default.toml") == DEFAULTS
     assert set(tomllib.loads((PRESET_DIR / "default.toml").read_text())) == set(DEFAULT_PRIORS)
+
+
+def test_an_endorsement_term_prior_is_found_by_the_term_name_else_takes_the_documented_default(tmp_path: Path):
+    terms = (Term("Teachers Association", "teachers_association", "Teachers Association endorsement", True),)
+    path = tmp_path / "mine.toml"
+    path.write_text("[beta_teachers_association]\nmu = 0.3\nsigma = 0.2\n")
+    priors = load_priors(path, terms)
+    assert priors["beta_teachers_association"].params == {"mu": 0.3, "sigma": 0.2}
+    assert priors["beta_turnout_teachers_association"].params == {"mu": 0.0, "sigma": 0.5}
+    assert defaulted_term_priors(path, terms) == [
+        "beta_turnout_teachers_association",
+        "beta_oncycle_teachers_association",
+    ]
+
+
+def test_a_prior_for_an_endorser_the_data_does_not_model_is_an_unknown_name(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[beta_utla]\nmu = 0.0\n")
+    with pytest.raises(UserError, match=r"\[beta_utla\]: unknown prior name"):
+        load_priors(path, (Term("Reform PAC", "reform_pac", "Reform PAC endorsement"),))
 
 
 def test_skeptical_preset_tightens_spending_priors_around_zero():
@@ -57,7 +90,7 @@ def test_user_file_overrides_only_what_it_names(tmp_path: Path):
     priors = load_priors(path)
     assert priors["beta_oppose"].params == {"mu": 0.0, "sigma": 0.2}
     assert {k: v for k, v in priors.items() if k != "beta_oppose"} == {
-        k: v for k, v in DEFAULT_PRIORS.items() if k != "beta_oppose"
+        k: v for k, v in DEFAULTS.items() if k != "beta_oppose"
     }
 
 

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from model import models
+from model.cli import main
 from model.models import Effect, VoteShareModel, prior_rv
 from model.report import write_report
-from model.sampling import SamplerSettings
 from model.sbc import bundled_design, run_sbc
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
-QUICK = SamplerSettings(chains=2, draws=100, tune=100)
 
 
 class IncumbencyOnly(VoteShareModel):
@@ -53,10 +52,10 @@ def toy():
 @pytest.fixture(scope="module")
 def toy_run(toy, tmp_path_factory):
     """One quick fit of the toy model alone (with leave-one-cycle-out) and its report."""
-    from model.fit import run_fit
-
     tmp = tmp_path_factory.mktemp("toy")
-    run_dir, _passed = run_fit(RAW, "default", 7, tmp / "runs", QUICK, models_to_fit=[toy.name])
+    args = ["fit", "--raw", str(RAW), "--seed", "7", "--runs", str(tmp / "runs"), "--figures", str(tmp / "figures")]
+    assert main([*args, "--draws", "100", "--tune", "100", "--chains", "2", "--models", toy.name]) == 0
+    run_dir = tmp / "runs" / (tmp / "runs" / "LATEST").read_text().strip()
     md, _page = write_report(tmp / "runs", tmp / "reports", root=ROOT)
     return run_dir, md
 
@@ -95,3 +94,12 @@ def test_sbc_smoke_run_of_the_toy_model_gives_ranks_for_its_parameters(toy):
     ranks = run_sbc(toy.name, 3, seed=3, draws=100, tune=100, design=bundled_design(RAW))
     assert set(ranks.parameter) == set(toy.sbc_parameters)
     assert ranks["rank"].between(0, ranks.n_draws).all() and np.issubdtype(ranks["rank"].dtype, np.integer)
+
+
+def test_run_files_and_figures_are_world_readable(toy_run):
+    """0644 files and 0755 folders, as `stat -c %a` shows them: tempfile's 0600 would hide them from colleagues."""
+    run_dir, _md = toy_run
+    paths = [run_dir, *run_dir.rglob("*"), *(run_dir.parents[1] / "figures").iterdir(), run_dir.parent / "LATEST"]
+    assert len(paths) > 20
+    for p in paths:
+        assert oct(p.stat().st_mode & 0o777) == ("0o755" if p.is_dir() else "0o644"), p

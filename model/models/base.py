@@ -33,14 +33,17 @@ class Inputs:
 
 
 def load_inputs(raw_dir: Path) -> Inputs:
-    """Validated raw tables of raw_dir turned into every model's inputs."""
+    """Validated raw tables of raw_dir turned into every model's inputs. The endorsement terms are those of the
+    directory's endorser_terms.csv that endorse a modelled candidate: candidate_races gets a 0/1 column per
+    term and the head-to-head rows a d_<term> difference per term."""
     from model.build import candidate_races, head_to_head
-    from model.features import vote_share_data
+    from model.features import vote_share_data, with_term_columns, with_term_differences
     from model.raw import load_raw
 
     raw = load_raw(raw_dir)
-    cr = candidate_races(raw)
-    return Inputs(raw, cr, head_to_head(cr), vote_share_data(cr, raw))
+    data = vote_share_data(candidate_races(raw), raw)
+    cr = with_term_columns(candidate_races(raw), raw, data.terms)
+    return Inputs(raw, cr, with_term_differences(head_to_head(cr), cr, data.terms), data)
 
 
 def draws(idata, name: str) -> np.ndarray:
@@ -94,7 +97,8 @@ class BayesModel:
         the likelihood, or None when the other cycles cannot support a fit.
     Gates and figures
       gated: prefixes of posterior variables whose R-hat/ESS gate the fit; figure_vars: the variables of
-        rank and trace plots; observed_var, loo_var, ppc_xlabel; sbc_parameters: scalars ranked in SBC.
+        rank and trace plots; observed_var, loo_var, ppc_xlabel; sbc_parameters: scalars ranked in SBC
+        (figure_vars_for / sbc_parameters_for(inputs) add parameters named by the data, e.g. beta_<term>).
       figure_kinds: extra figures of model/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
     Effects
       effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect).
@@ -117,6 +121,14 @@ class BayesModel:
     # Leave-one-cycle-out seeds are seed + loco_seed_offset + fold index: kept per model so that folds of
     # different models do not share seeds and earlier runs' numbers stay reproducible.
     loco_seed_offset: int = 0
+
+    def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """Variables of the rank and trace figures on these inputs (default: figure_vars)."""
+        return self.figure_vars
+
+    def sbc_parameters_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """Scalars ranked in SBC on these inputs (default: sbc_parameters)."""
+        return self.sbc_parameters
 
     def cannot_run(self, inputs: Inputs) -> str | None:
         """None when the model can be fitted to these inputs, else a one-line reason."""

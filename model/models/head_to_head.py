@@ -9,12 +9,25 @@ import pytensor.tensor as pt
 from scipy.stats import norm
 
 from model.models.base import BayesModel, Inputs, draws, prior_rv
-from model.models.vote_share import race_cycles
-from model.points import STANDARD_EFFECTS, Effect
+from model.models.vote_share import race_cycles, vote_share_effects
+from model.points import Effect
 from model.priors import Prior
 
-HEAD_TO_HEAD_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent", "d_utla", "d_ccsa")
-HEAD_TO_HEAD_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa")
+# The differences every head-to-head fit uses; each endorsement term adds d_<term> with prior beta_<term>.
+BASE_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent")
+BASE_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent")
+# The bundled LAUSD data's terms (data/raw/endorser_terms.csv), kept for code that imported them.
+HEAD_TO_HEAD_TERMS = (*BASE_TERMS, "d_utla", "d_ccsa")
+HEAD_TO_HEAD_PRIORS = (*BASE_PRIORS, "beta_utla", "beta_ccsa")
+
+
+def head_to_head_columns(h2h: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The difference columns of head-to-head rows (base terms, then d_<term> per endorsement term) and the
+    prior name of each."""
+    extra = [c for c in h2h.columns if c.startswith("d_") and c not in BASE_TERMS]
+    return [*BASE_TERMS, *extra], [*BASE_PRIORS, *(f"beta_{c.removeprefix('d_')}" for c in extra)]
+
+
 # A fold needs this many head-to-head races in the other cycles (fewer cannot pin down 6 parameters).
 MIN_TRAINING_ROWS = 5
 
@@ -27,12 +40,15 @@ def head_to_head_model(h2h: pd.DataFrame, priors: dict[str, Prior], weighted: bo
     weighted=True: the likelihood is a Potential with per-race weights (pm.Data 'race_weight', 1 by default),
     so leave-one-cycle-out can zero a cycle's races without recompiling; it then has no observed variable."""
     rows = h2h.dropna(subset=["logit_share_a"])
-    coords = {"race": rows.race_id.to_list(), "term": list(HEAD_TO_HEAD_TERMS)}
+    columns, names = head_to_head_columns(h2h)
+    defaults = {n: Prior("normal", {"mu": 0.0, "sigma": 1.0}, n) for n in names if n not in priors}
+    priors = {**defaults, **priors}  # an endorsement term's documented default when the priors lack it
+    coords = {"race": rows.race_id.to_list(), "term": columns}
     with pm.Model(coords=coords) as model:
-        x = pm.Data("x", rows[list(HEAD_TO_HEAD_TERMS)].to_numpy(dtype=float), dims=("race", "term"))
+        x = pm.Data("x", rows[columns].to_numpy(dtype=float), dims=("race", "term"))
         # Data, not a constant, so that SBC can swap in simulated outcomes without recompiling (sample_each).
         y = pm.Data("logit_share_a_data", rows.logit_share_a.to_numpy(dtype=float), dims="race")
-        beta = pt.stack([prior_rv(name, priors) for name in HEAD_TO_HEAD_PRIORS])
+        beta = pt.stack([prior_rv(name, priors) for name in names])
         sigma = prior_rv("sigma_head_to_head", priors)
         if weighted:
             weight = pm.Data("race_weight", np.ones(len(rows)), dims="race")
@@ -53,10 +69,10 @@ class HeadToHead(BayesModel):
         "incumbency and endorsements; comparable with the classical OLS."
     )
     gated = ("beta_", "sigma_head_to_head")
-    figure_vars = (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head")
+    figure_vars = (*BASE_PRIORS, "sigma_head_to_head")
     observed_var = loo_var = "logit_share_a"
     ppc_xlabel = "logit of candidate a's two-way share"
-    sbc_parameters = (*HEAD_TO_HEAD_PRIORS, "sigma_head_to_head")
+    sbc_parameters = (*BASE_PRIORS, "sigma_head_to_head")
     loco_seed_offset = 100
 
     def rows(self, inputs: Inputs) -> pd.DataFrame:
@@ -66,8 +82,8 @@ class HeadToHead(BayesModel):
     def cannot_run(self, inputs: Inputs) -> str | None:
         """Needs more races with a known top two than coefficients."""
         n = len(self.rows(inputs))
-        if n <= len(HEAD_TO_HEAD_PRIORS):
-            k = len(HEAD_TO_HEAD_PRIORS) + 1
+        k = len(head_to_head_columns(inputs.h2h)[0]) + 1
+        if n <= k:
             return f"only {n} race-rounds with a known top two, fewer than the model's {k} parameters"
         return None
 
@@ -84,8 +100,20 @@ class HeadToHead(BayesModel):
         idata["prior_predictive"] = prior.prior_predictive
 
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
-        """Money slopes, incumbency and endorsements."""
-        return tuple(e for e in STANDARD_EFFECTS if e.parameter in HEAD_TO_HEAD_PRIORS)
+        """Money slopes, incumbency and each endorsement term."""
+        return tuple(e for e in vote_share_effects(inputs.data.terms) if e.parameter in self._names(inputs))
+
+    def _names(self, inputs: Inputs) -> list[str]:
+        """Coefficient names on these inputs."""
+        return head_to_head_columns(inputs.h2h)[1]
+
+    def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """Every coefficient and the residual sd."""
+        return (*self._names(inputs), "sigma_head_to_head")
+
+    def sbc_parameters_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """Every coefficient and the residual sd."""
+        return (*self._names(inputs), "sigma_head_to_head")
 
     def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
         """The prior predictive draw of the outcome is the simulated dataset."""
@@ -117,9 +145,10 @@ class HeadToHead(BayesModel):
 def head_to_head_probabilities(idata, test: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
     """P(first) from a head-to-head fit for the held-out top two (test: their head-to-head rows); other
     candidates get 0 (the model only speaks about the top two), races without a head-to-head row an even split."""
-    beta = np.stack([draws(idata, n) for n in HEAD_TO_HEAD_PRIORS])
+    columns, names = head_to_head_columns(test)
+    beta = np.stack([draws(idata, n) for n in names])
     sigma = draws(idata, "sigma_head_to_head")
-    x = test[list(HEAD_TO_HEAD_TERMS)].to_numpy(float)
+    x = test[columns].to_numpy(float)
     p_a = norm.sf(0, loc=x @ beta, scale=sigma).mean(axis=1)  # P(logit share of a > 0) = P(a finishes first of two)
     p = np.array([1.0 / n for n in frame.groupby("race_id").candidate_id.transform("size")])
     for (race_id, a, b), pa in zip(test[["race_id", "candidate_a", "candidate_b"]].to_numpy(), p_a, strict=True):

@@ -22,8 +22,9 @@ from model.models.dirichlet import (
     race_mean,
     race_softmax,
 )
-from model.points import INTERVAL, STANDARD_EFFECTS, Effect, _interval
-from model.priors import Prior
+from model.points import INTERVAL, Effect, _interval
+from model.priors import Prior, with_term_defaults
+from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
@@ -51,12 +52,13 @@ class VoteShareModel(BayesModel):
     is inherited. Keep the order in which random variables are created stable: it fixes the sampler's draws."""
 
     gated = ("beta_", "tau_", "concentration", "money_log")
-    figure_vars = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration")
+    # Endorsement terms (beta_<term>) are inserted after beta_incumbent by figure_vars_for / sbc_parameters_for.
+    figure_vars = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
     observed_var = "component_share"
     # The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
     loo_var = "vote_share_race"
     ppc_xlabel = "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
-    sbc_parameters = ("beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "concentration")
+    sbc_parameters = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
     figure_kinds = ("ppc_race",)
 
     # ------------------------------------------------------------ data and PyMC model
@@ -99,11 +101,18 @@ class VoteShareModel(BayesModel):
         return data.log_support, data.log_oppose
 
     def eta(self, data: VoteShareData, priors: dict[str, Prior], plug_in: bool = False) -> pt.TensorVariable:
-        """The standard linear predictor (candidate,), creating its random variables in the current model."""
-        b = {n: prior_rv(n, priors) for n in ("beta_incumbent", "beta_utla", "beta_ccsa")}
-        b_turnout_utla = prior_rv("beta_turnout_utla", priors)
+        """The standard linear predictor (candidate,), creating its random variables in the current model.
+
+        Endorsement terms come from the data (data.terms); those with turnout interactions also get
+        beta_turnout_<term> and beta_oncycle_<term>. Their priors are found by name (documented defaults when
+        the priors file lacks them)."""
+        priors = with_term_defaults(priors, data.terms)
+        b_incumbent = prior_rv("beta_incumbent", priors)
+        b_term = [prior_rv(f"beta_{t.term}", priors) for t in data.terms]
+        interacting = [k for k, t in enumerate(data.terms) if t.turnout_interactions]
+        b_turnout = {k: prior_rv(f"beta_turnout_{data.terms[k].term}", priors) for k in interacting}
         b_turnout_support = prior_rv("beta_turnout_support", priors)
-        b_oncycle_utla = prior_rv("beta_oncycle_utla", priors)
+        b_oncycle = {k: prior_rv(f"beta_oncycle_{data.terms[k].term}", priors) for k in interacting}
         slopes = {}
         for stance in ("support", "oppose"):
             mean = prior_rv(f"beta_{stance}", priors)
@@ -115,16 +124,17 @@ class VoteShareModel(BayesModel):
             slopes[stance] = mean + tau_c * z_c[data.cycle_idx] + tau_d * z_d[data.district_idx]
         log_support, log_oppose = self.log_money(data, priors, plug_in)
         tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
-        return (
-            slopes["support"] * log_support
-            + slopes["oppose"] * log_oppose
-            + b["beta_incumbent"] * data.incumbent
-            + b["beta_utla"] * data.utla
-            + b["beta_ccsa"] * data.ccsa
-            + b_turnout_utla * data.utla * tz
-            + b_turnout_support * log_support * tz
-            + b_oncycle_utla * data.utla * data.on_cycle[data.race_idx]
-        )
+        on_cycle = data.on_cycle[data.race_idx]
+        # The terms are summed in this order: the sampler's draws depend on it through floating point.
+        eta = slopes["support"] * log_support + slopes["oppose"] * log_oppose + b_incumbent * data.incumbent
+        for k, b in enumerate(b_term):
+            eta = eta + b * data.endorsement[:, k]
+        for k, b in b_turnout.items():
+            eta = eta + b * data.endorsement[:, k] * tz
+        eta = eta + b_turnout_support * log_support * tz
+        for k, b in b_oncycle.items():
+            eta = eta + b * data.endorsement[:, k] * on_cycle
+        return eta
 
     # ------------------------------------------------------------ numpy twins
 
@@ -147,6 +157,7 @@ class VoteShareModel(BayesModel):
             log_support = actual_s if log_support is None else log_support
             log_oppose = actual_o if log_oppose is None else log_oppose
         tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
+        on_cycle = data.on_cycle[data.race_idx]
         slope = {}
         for stance in ("support", "oppose"):
             slope[stance] = (
@@ -154,16 +165,20 @@ class VoteShareModel(BayesModel):
                 + post[f"tau_cycle_{stance}"][:, None] * post[f"z_cycle_{stance}"][:, data.cycle_idx]
                 + post[f"tau_district_{stance}"][:, None] * post[f"z_district_{stance}"][:, data.district_idx]
             )
-        return (
+        eta = (
             slope["support"] * log_support
             + slope["oppose"] * log_oppose
             + post["beta_incumbent"][:, None] * data.incumbent
-            + post["beta_utla"][:, None] * data.utla
-            + post["beta_ccsa"][:, None] * data.ccsa
-            + post["beta_turnout_utla"][:, None] * data.utla * tz
-            + post["beta_turnout_support"][:, None] * log_support * tz
-            + post["beta_oncycle_utla"][:, None] * data.utla * data.on_cycle[data.race_idx]
         )
+        for k, t in enumerate(data.terms):
+            eta = eta + post[f"beta_{t.term}"][:, None] * data.endorsement[:, k]
+        interacting = [(k, t) for k, t in enumerate(data.terms) if t.turnout_interactions]
+        for k, t in interacting:
+            eta = eta + post[f"beta_turnout_{t.term}"][:, None] * data.endorsement[:, k] * tz
+        eta = eta + post["beta_turnout_support"][:, None] * log_support * tz
+        for k, t in interacting:
+            eta = eta + post[f"beta_oncycle_{t.term}"][:, None] * data.endorsement[:, k] * on_cycle
+        return eta
 
     def add_groups(self, idata, pm_model: pm.Model, inputs: Inputs, prior, rng: np.random.Generator, seed: int):
         """Add observed data, log-likelihoods, posterior and prior predictive draws (numpy twins)."""
@@ -197,8 +212,16 @@ class VoteShareModel(BayesModel):
         )
 
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
-        """Money slopes, incumbency, endorsements and the UTLA x turnout / on-cycle terms."""
-        return STANDARD_EFFECTS
+        """Money slopes, incumbency, each endorsement term and its turnout / on-cycle interactions."""
+        return vote_share_effects(inputs.data.terms)
+
+    def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """figure_vars with the data's endorsement terms after beta_incumbent."""
+        return _with_terms(self.figure_vars, inputs.data.terms)
+
+    def sbc_parameters_for(self, inputs: Inputs) -> tuple[str, ...]:
+        """sbc_parameters with the data's endorsement terms after beta_incumbent."""
+        return _with_terms(self.sbc_parameters, inputs.data.terms)
 
     # ------------------------------------------------------------ simulation and skill
 
@@ -254,6 +277,28 @@ class VoteShareModel(BayesModel):
         np.maximum.at(observed, data.component_race, data.component_share)
         beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}
         return leader, observed, beta
+
+
+def vote_share_effects(terms: tuple[Term, ...]) -> tuple[Effect, ...]:
+    """Money slopes, incumbency, each endorsement term, then the terms' turnout and on-cycle interactions."""
+    interacting = [t for t in terms if t.turnout_interactions]
+    return (
+        Effect("beta_support", "support IE", "money"),
+        Effect("beta_oppose", "oppose IE", "money"),
+        Effect("beta_incumbent", "incumbent"),
+        *(Effect(f"beta_{t.term}", t.label) for t in terms),
+        *(Effect(f"beta_turnout_{t.term}", f"{t.label} x +10 pts turnout") for t in interacting),
+        *(Effect(f"beta_oncycle_{t.term}", f"{t.label} x on-cycle election") for t in interacting),
+    )
+
+
+def _with_terms(names: tuple[str, ...], terms: tuple[Term, ...]) -> tuple[str, ...]:
+    """names with beta_<term> of each term inserted after beta_incumbent (or appended)."""
+    extra = tuple(f"beta_{t.term}" for t in terms)
+    if "beta_incumbent" not in names:
+        return (*names, *extra)
+    i = names.index("beta_incumbent") + 1
+    return (*names[:i], *extra, *names[i:])
 
 
 def _alias(priors: dict[str, Prior], name: str) -> dict[str, Prior]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from model.claims import (
     CANNOT_TELL,
     CLAIM_TESTS,
@@ -64,13 +66,41 @@ __all__ = [
 ]
 
 
+LAUSD_TITLE = "Outside money and votes in LAUSD school-board races"
+
+
+def bundled_data(run, root: Path) -> bool:
+    """Whether the run fitted the repository's own data/raw (runs without a recorded data_dir did)."""
+    data_dir = run.manifest.get("data_dir")
+    return data_dir is None or (Path(root) / "data" / "raw").resolve() == Path(data_dir).resolve()
+
+
+def other_data(run) -> list[Block]:
+    """Section 1 for a run on another data directory: where the data came from."""
+    rows = run.tables["model_rows"]
+    n_races = rows.race_id.nunique() if "race_id" in rows else 0
+    return [
+        Heading(2, "1 Data", "data"),
+        Para(
+            f"This run fitted `{run.manifest.get('data_dir')}` (data hash `{run.manifest.get('data_hash', '?')}`): "
+            f"{n_races} modelled race-rounds. Run `python -m model data --raw <dir> --out <dir>/clean --coverage "
+            "<dir>/COVERAGE.md` for its coverage table. The press claims in analysis/claims.toml are about the "
+            "bundled LAUSD data and are not tested here."
+        ),
+    ]
+
+
 def build_blocks(runs: Path, root: Path) -> list[Block]:
     """Every block of the report for the latest run in runs, with repo inputs read from root."""
     run = load_run(latest_run_dir(runs))
-    data = read_csv_if(root / "data" / "clean" / "candidate_races.csv")
     m = run.manifest
+    bundled = bundled_data(run, root)
+    # The repository's clean table, coverage and press claims describe the bundled data; another data directory
+    # is described by the run's own rows.
+    data = read_csv_if(root / "data" / "clean" / "candidate_races.csv") if bundled else pd.DataFrame()
+    claims = load_claims(root / "analysis" / "claims.toml") if bundled else []
     title = [
-        Heading(1, "Outside money and votes in LAUSD school-board races"),
+        Heading(1, "Outside money and votes in school-board races" if not bundled else LAUSD_TITLE),
         Para(
             f"Generated from run `{m.get('run_id', run.path.name)}` (priors `{m.get('priors_preset', '?')}`). "
             "IE = independent expenditure: money spent by outside groups for or against a candidate. "
@@ -78,7 +108,7 @@ def build_blocks(runs: Path, root: Path) -> list[Block]:
         ),
     ]
     body = [
-        *section_data(root, run, data),
+        *(section_data(root, run, data) if bundled else other_data(run)),
         *section_models(run),
         *section_diagnostics(run),
         *section_calibration(runs, run, root),
@@ -86,7 +116,7 @@ def build_blocks(runs: Path, root: Path) -> list[Block]:
         *section_counterfactuals(run, data),
         *section_skill(run),
         *section_priors(run, other_runs(runs, run)),
-        *section_claims(run, load_claims(root / "analysis" / "claims.toml"), data),
+        *section_claims(run, claims, data),
         *section_limitations(run, data),
         *section_figures(run),
     ]

@@ -84,7 +84,9 @@ def section_effects(run: Run) -> list[Block]:
     main = main_model(run)
     ref = float(eff.reference_usd.iloc[0]) if "reference_usd" in eff and len(eff) else 100_000.0
     coefs = run.tables["coefficients-regression"]
-    reg = regression_effects(coefs, ref) if "coef" in coefs else pd.DataFrame(columns=eff.columns)
+    terms = run.manifest.get("endorsement_terms")
+    term_labels = None if terms is None else {t["term"]: t["label"] for t in terms}
+    reg = regression_effects(coefs, ref, term_labels) if "coef" in coefs else pd.DataFrame(columns=eff.columns)
     both = pd.concat([eff, reg], ignore_index=True)
     models = list(dict.fromkeys(both.model))
     labels = {m: model_label(run, m) for m in models}
@@ -122,21 +124,26 @@ def section_effects(run: Run) -> list[Block]:
     return blocks
 
 
+# Plain-language phrasing of the effects people ask about most; any other effect is read by its label.
+READINGS = {
+    "support IE, doubling": "Doubling the money spent **for** a candidate",
+    "oppose IE, doubling": "Doubling the money spent **against** a candidate (negative ads)",
+    "incumbent": "Being the incumbent",
+    "UTLA endorsement": "A teachers-union (UTLA) endorsement",
+    "CCSA endorsement": "A charter-association (CCSA) endorsement",
+    TURNOUT_EFFECT: "Each +10 points of turnout for a UTLA-endorsed candidate (off-cycle races)",
+    ONCYCLE_EFFECT: "A UTLA endorsement in an on-cycle (even-year, high-turnout) election, beyond off-cycle",
+}
+
+
 def effects_reading(eff: pd.DataFrame, main: str) -> list[Block]:
     """Plain-language sentences on the main model's effects."""
     items = []
-    for effect, what in (
-        ("support IE, doubling", "Doubling the money spent **for** a candidate"),
-        ("oppose IE, doubling", "Doubling the money spent **against** a candidate (negative ads)"),
-        ("incumbent", "Being the incumbent"),
-        ("UTLA endorsement", "A teachers-union (UTLA) endorsement"),
-        ("CCSA endorsement", "A charter-association (CCSA) endorsement"),
-        (TURNOUT_EFFECT, "Each +10 points of turnout for a UTLA-endorsed candidate (off-cycle races)"),
-        (ONCYCLE_EFFECT, "A UTLA endorsement in an on-cycle (even-year, high-turnout) election, beyond off-cycle"),
-    ):
-        r = effect_row(eff, main, effect)
-        if r is None:
+    for effect in effect_order(eff[eff.model == main]) if "model" in eff else []:
+        if "per $100k" in effect:
             continue
+        r = effect_row(eff, main, effect)
+        what = READINGS.get(effect, effect[0].upper() + effect[1:])
         items.append(
             f"{what}: {fmt_interval(r.mean_pp, r.lo_pp, r.hi_pp)} points; P(effect > 0) = {fmt_prob(r.p_positive)}."
         )
@@ -330,7 +337,13 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
         ),
     ]
     if not claims:
-        return [*blocks, Para("No claims file found (analysis/claims.toml).")]
+        return [
+            *blocks,
+            Para(
+                "No claims tested: analysis/claims.toml is missing, or the run fitted another data directory than "
+                "the bundled data its claims are about."
+            ),
+        ]
     ctx = claims_context(run.tables, data, main_model(run))
     results = [(c, assess_claim(c, ctx)) for c in claims]
     blocks.append(

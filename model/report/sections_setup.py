@@ -92,6 +92,35 @@ def stale_warning(run: Run, data: pd.DataFrame) -> list[Block]:
     ]
 
 
+def term_meanings(manifest: dict) -> dict[str, str]:
+    """Meanings of the endorsement-term priors named by the run's data (endorser_terms.csv)."""
+    out = {}
+    for t in manifest.get("endorsement_terms", []):
+        out[f"beta_{t['term']}"] = f"{t['label']}, log-odds"
+        out[f"beta_turnout_{t['term']}"] = f"extra {t['label']} effect per 10 points of turnout"
+        out[f"beta_oncycle_{t['term']}"] = f"extra {t['label']} effect in on-cycle (even-year, high-turnout) elections"
+    return out
+
+
+def terms_note(manifest: dict) -> list[Block]:
+    """Which endorsers the data makes model terms, and which of their priors took the documented default."""
+    terms = manifest.get("endorsement_terms")
+    if terms is None:
+        return []
+    used = [f"{t['endorser']} (`beta_{t['term']}`)" for t in terms if t.get("used")]
+    unused = [t["endorser"] for t in terms if not t.get("used")]
+    text = f"Endorsement terms (from the data's `endorser_terms.csv`): {', '.join(used) or 'none'}." + (
+        f" Listed but endorsing no modelled candidate, so left out: {', '.join(unused)}." if unused else ""
+    )
+    defaulted = manifest.get("priors_defaulted", [])
+    if defaulted:
+        text += (
+            f" Not named in the priors file, so given the documented default prior (normal(0, 1) for an "
+            f"endorsement, normal(0, 0.5) for its turnout and on-cycle interactions): {', '.join(defaulted)}."
+        )
+    return [Para(text)]
+
+
 def model_lines(run: Run) -> tuple[str, ...]:
     """One line per model and estimator of the run (from its manifest): label, description, or why it was skipped."""
     recorded = run.manifest.get("models") or {name: {"kind": "bayes"} for name in bayes_models(run)}
@@ -116,7 +145,7 @@ def section_models(run: Run) -> list[Block]:
             name,
             spec.get("dist", "?"),
             ", ".join(f"{k}={v:g}" for k, v in spec.items() if k != "dist"),
-            PRIOR_MEANINGS.get(name, ""),
+            PRIOR_MEANINGS.get(name) or term_meanings(m).get(name, ""),
         )
         for name, spec in sorted(m.get("priors", {}).items())
     )
@@ -137,6 +166,7 @@ def section_models(run: Run) -> list[Block]:
         ),
         Heading(3, f"Priors used (preset `{m.get('priors_preset', '?')}`)"),
         Table(("parameter", "distribution", "parameters", "meaning"), prior_rows),
+        *terms_note(m),
         Para(
             f"Sampler: {sampler.get('sampler', '?')}, {sampler.get('chains', '?')} chains × "
             f"{sampler.get('draws', '?')} draws after {sampler.get('tune', '?')} tuning steps, target acceptance "
