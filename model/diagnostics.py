@@ -28,7 +28,11 @@ def user_prior_names(idata) -> list[str]:
     """Log-prior terms of the priors a user sets in a TOML file (not structural z's or latent money)."""
     from model.priors import DEFAULT_PRIORS
 
-    return [v for v in idata.log_prior.data_vars if v in DEFAULT_PRIORS or v.startswith(("tau_cycle", "tau_district"))]
+    return [
+        v
+        for v in idata.log_prior.data_vars
+        if v in DEFAULT_PRIORS or v.startswith(("tau_cycle", "tau_district", "beta_"))
+    ]
 
 
 def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.DataFrame:

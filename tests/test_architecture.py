@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 from model import classical, models
@@ -12,7 +13,7 @@ from model.cli import main
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model"
 # Modules that orchestrate or render and must ask the registry instead of naming a model.
-PRODUCTS = ("fit.py", "evaluate.py", "sbc.py", "figures.py", "claims.py", "report")
+PRODUCTS = ("fit.py", "evaluate.py", "sbc.py", "figures.py", "bench.py", "claims.py", "report")
 REPORT_MAX_LINES = 500
 
 
@@ -103,3 +104,14 @@ def test_models_command_lists_every_registered_model_and_estimator_one_line_each
     assert [line.split()[0] for line in lines] == names
     main_lines = [line for line in lines if "(main)" in line]
     assert len(main_lines) == 1 and main_lines[0].startswith(models.main_name())
+
+
+def make_fit_dry_run(*extra: str) -> str:
+    """The commands `make fit` would run (make -n), with extra variables."""
+    cmd = ["make", "-n", "-o", ".venv/.installed", "fit", *extra]
+    return subprocess.run(cmd, cwd=PACKAGE.parent, capture_output=True, text=True, check=True).stdout
+
+
+def test_make_fit_passes_a_models_subset_and_fits_all_by_default():
+    assert "--models head_to_head vote_share_plugin" in make_fit_dry_run("MODELS=head_to_head vote_share_plugin")
+    assert "--models" not in make_fit_dry_run()

@@ -130,6 +130,10 @@ class BayesModel:
         """Scalars ranked in SBC on these inputs (default: sbc_parameters)."""
         return self.sbc_parameters
 
+    def n_rows(self, inputs: Inputs) -> int:
+        """Number of observations the model fits on these inputs (default: candidate rows of the vote-share data)."""
+        return len(inputs.data.frame)
+
     def cannot_run(self, inputs: Inputs) -> str | None:
         """None when the model can be fitted to these inputs, else a one-line reason."""
         return None

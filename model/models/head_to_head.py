@@ -79,6 +79,10 @@ class HeadToHead(BayesModel):
         """Head-to-head rows with a known two-way share."""
         return inputs.h2h.dropna(subset=["logit_share_a"])
 
+    def n_rows(self, inputs: Inputs) -> int:
+        """Head-to-head rows with a known share."""
+        return len(self.rows(inputs))
+
     def cannot_run(self, inputs: Inputs) -> str | None:
         """Needs more races with a known top two than coefficients."""
         n = len(self.rows(inputs))
