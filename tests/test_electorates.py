@@ -126,3 +126,14 @@ def test_no_ie_skips_the_latent_money_model_and_makes_the_next_model_main(no_end
     assert manifest["main_model"] == "vote_share_plugin"
     assert (run / "counterfactuals.csv").is_file()
     assert f"**Skipped on these data:** {reason}" in report
+
+
+def test_a_bad_endorser_terms_row_stops_the_fit_with_one_line_naming_file_row_and_field(tmp_path, capsys):
+    data = synthetic_electorate(tmp_path / "data")
+    terms = data / "endorser_terms.csv"
+    terms.write_text(terms.read_text().replace("reform_pac", "Reform PAC!"))
+    runs = tmp_path / "runs"
+    assert main(["fit", "--raw", str(data), "--runs", str(runs), "--figures", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{terms}:3: term:" in err
+    assert not runs.exists()

@@ -74,14 +74,17 @@ class BayesModel:
     leave-one-cycle-out, SBC, bench, report) asks the model through these members and never by its name.
 
     A new model is one module in model/models/ with a subclass and one `register(...)` line in
-    model/models/__init__.py (or a `register` call from anywhere, e.g. a test). Members:
+    model/models/__init__.py (or a `register` call from anywhere, e.g. a test); `register(m, main=True)` makes
+    it the main model, whose name the manifest records as main_model for the report and the claims. A variant
+    of the Dirichlet vote-share likelihood should subclass VoteShareModel (model/models/vote_share.py), which
+    implements every member below and asks the subclass only for its linear predictor. Members:
 
     Identity
       name, label, description: registry key (also the posterior-<name>.nc file and the 'model' column of
         every table), a short label for tables and a one-line description for the report.
     Data it needs
       cannot_run(inputs) -> None, or a one-line reason this dataset cannot support the model (then the
-        fit skips it and says why in the manifest and the report).
+        fit skips it and says why in the manifest and the report). n_rows(inputs): observations (bench).
     PyMC model
       build(inputs, priors, weighted=False) -> pm.Model. Only builds. Every observed quantity that SBC or
         leave-one-cycle-out replaces must be pm.Data, so one compiled model serves every dataset.
@@ -101,7 +104,14 @@ class BayesModel:
         (figure_vars_for / sbc_parameters_for(inputs) add parameters named by the data, e.g. beta_<term>).
       figure_kinds: extra figures of model/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
     Effects
-      effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect).
+      effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect);
+        a parameter the fit lacks is left out, and each row is converted by model/points.py.
+    Priors
+      Create random variables with prior_rv(name, priors): priors come from the priors file by name, and a
+      new parameter needs a default in model/priors.py DEFAULT_PRIORS (the file loader rejects unknown names).
+    Seeds
+      A fit samples model number i of the registry with seed + i (append new models: earlier ones keep their
+      seeds); leave-one-cycle-out uses seed + loco_seed_offset + fold index.
     Main-model products (asked only of the model marked main)
       tables(idata, inputs, rng, reference_usd) -> {file stem: frame}, e.g. counterfactuals (default none).
       prior_check(inputs, priors, seed) -> (predicted leader shares, observed leader shares, prior draws of

@@ -39,17 +39,20 @@ class VoteShareModel(BayesModel):
     endorsements, turnout interactions (turnout imputed by its era mean where unknown) and an on-cycle x UTLA
     term. Race-level terms have no main effect: they cancel in the within-race softmax.
 
-    To add a variant (e.g. candidate effects shared across rounds, a runoff term), subclass this class (or a
-    subclass such as VoteShareLatent), and override:
-      - coords(data): add any new dims (call super().coords(data) and extend the dict);
-      - eta(data, priors, plug_in): call super().eta(data, priors, plug_in) and add your terms (create their
-        random variables with prior_rv, so their priors come from the priors file by name);
-      - eta_draws(post, data, log_support, log_oppose): the same sum in numpy over posterior draws
-        (draws on axis 0), used for log-likelihoods, predictive checks, P(first) and counterfactuals;
-      - effects(inputs): extend the tuple if your terms should appear in the effects table;
-      - name, label, description, and sbc_parameters/figure_vars if you add scalar parameters.
-    Everything else (likelihood, pm.Data for SBC and leave-one-cycle-out, groups, figures, counterfactuals)
-    is inherited. Keep the order in which random variables are created stable: it fixes the sampler's draws."""
+    To add a variant (e.g. candidate effects shared across rounds, a runoff reallocation term), subclass this
+    class, or VoteShareLatent to keep the latent-money measurement model, and override:
+      - coords(data): add any new dims (call super().coords(data) and extend the dict), e.g. a 'person' dim
+        from data.frame.candidate_id for effects shared by every round a candidate runs;
+      - eta(data, priors, plug_in): return super().eta(data, priors, plug_in) plus your terms (create their
+        random variables with prior_rv, so their priors come from the priors file by name; forward plug_in);
+      - eta_draws(post, data, log_support=None, log_oppose=None): super().eta_draws(...) plus the same terms in
+        numpy over posterior draws (post: name -> draws on axis 0). It must equal the PyMC eta draw by draw:
+        log-likelihoods, predictive checks, P(first) and the counterfactuals (which replace the money) use it;
+      - effects(inputs): extend super().effects(inputs) if your terms belong in the effects table;
+      - name, label, description; gated / figure_vars / sbc_parameters if you add scalar parameters;
+      - cannot_run(inputs) if the variant needs something a dataset may lack (e.g. a candidate who ran twice).
+    Everything else (likelihood, pm.Data for SBC and leave-one-cycle-out, groups, figures, counterfactuals,
+    P(win)) is inherited. Keep the order in which random variables are created stable: it fixes the draws."""
 
     gated = ("beta_", "tau_", "concentration", "money_log")
     # Endorsement terms (beta_<term>) are inserted after beta_incumbent by figure_vars_for / sbc_parameters_for.
