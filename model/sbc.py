@@ -127,6 +127,8 @@ def run_sbc(
     priors = priors or DEFAULT_PRIORS
     settings = SamplerSettings(sampler=sampler, chains=2, draws=draws, tune=tune)
     model = spec.build(design, priors)
+    # The data's endorsement terms, where this model has them (a variant may leave terms out of its eta).
+    parameters = tuple(p for p in spec.sbc_parameters_for(design) if p in model.named_vars)
     # Spare prior draws for the simulations rejected because a share underflowed (simulate returns None).
     candidates = prior_draws(model, 2 * n_sims, seed)
     truths, updates, fit_seeds = [], [], []
@@ -146,7 +148,7 @@ def run_sbc(
     for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
         n_div = int(idata.sample_stats.diverging.sum())
         seconds = round(time.perf_counter() - t0, 2)
-        for row in posterior_ranks(idata, truths[s], spec.sbc_parameters_for(design), THIN_TO):
+        for row in posterior_ranks(idata, truths[s], parameters, THIN_TO):
             rows.append({"model": model_name, "sim": s, **row, "divergences": n_div, "seconds": seconds})
         if log:
             log(f"{model_name} sim {s + 1}/{n_sims}: {seconds} s, {n_div} divergences")
