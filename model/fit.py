@@ -243,15 +243,14 @@ def run_fit(
 
 
 def models_manifest(result: dict) -> dict[str, dict]:
-    """Per model and estimator of this run: kind, label, one-line description, and fitted or skipped (why)."""
+    """Per model and estimator of this run: kind, label, one-line description, fitted or skipped (and why), and
+    its position (registry order, Bayesian models first: the manifest's keys are sorted by name)."""
     out = {}
-    for _pos, m in models.bayesian(result["names"]):
-        entry = {"kind": "bayes", "label": m.label, "description": m.description}
-        reason = result["skipped"].get(m.name)
-        out[m.name] = {**entry, "status": "skipped" if reason else "fitted", **({"reason": reason} if reason else {})}
-    for name, est in classical.ESTIMATORS.items():
+    entries = [(m.name, "bayes", m.label, m.description) for _pos, m in models.bayesian(result["names"])]
+    entries += [(name, "classical", e.label, e.description) for name, e in classical.ESTIMATORS.items()]
+    for position, (name, kind, label, description) in enumerate(entries):
         reason = result["skipped"].get(name)
-        out[name] = {"kind": "classical", "label": est.label, "description": est.description}
+        out[name] = {"kind": kind, "label": label, "description": description, "position": position}
         out[name]["status"] = "skipped" if reason else "fitted"
         if reason:
             out[name]["reason"] = reason

@@ -83,9 +83,15 @@ def model_label(run: Run, name: str) -> str:
     return f"{label} (main)" if name == main_model(run) else label
 
 
+def recorded_models(run: Run) -> dict[str, dict]:
+    """The manifest's models and estimators in registry order (Bayesian first), or {} for older runs."""
+    recorded = run.manifest.get("models") or {}
+    return dict(sorted(recorded.items(), key=lambda kv: kv[1].get("position", 0)))
+
+
 def bayes_models(run: Run) -> list[str]:
     """The Bayesian models the run fitted, in registry order (from the manifest, else from diagnostics.csv)."""
-    recorded = run.manifest.get("models")
+    recorded = recorded_models(run)
     if recorded:
         return [n for n, m in recorded.items() if m.get("kind") == "bayes" and m.get("status") == "fitted"]
     return list(dict.fromkeys(run.tables["diagnostics"].model))

@@ -22,6 +22,7 @@ from model.report.document import (
     main_model,
     parse_markdown_table,
     read_csv_if,
+    recorded_models,
 )
 
 PRIOR_MEANINGS = {
@@ -123,7 +124,7 @@ def terms_note(manifest: dict) -> list[Block]:
 
 def model_lines(run: Run) -> tuple[str, ...]:
     """One line per model and estimator of the run (from its manifest): label, description, or why it was skipped."""
-    recorded = run.manifest.get("models") or {name: {"kind": "bayes"} for name in bayes_models(run)}
+    recorded = recorded_models(run) or {name: {"kind": "bayes"} for name in bayes_models(run)}
     main = main_model(run)
     lines = []
     for name, entry in recorded.items():
