@@ -91,9 +91,17 @@ def actual_log_money(idata, data: VoteShareData) -> tuple[np.ndarray, np.ndarray
     return padded[:, data.support_cell], padded[:, data.oppose_cell]
 
 
-def counterfactuals(idata, data: VoteShareData, rng: np.random.Generator) -> pd.DataFrame:
+def counterfactuals(idata, data: VoteShareData, rng: np.random.Generator, eta_fn=None) -> pd.DataFrame:
     """Per candidate: expected share and P(finishing first) as fitted, with equal spending (every
-    candidate of the race gets the race's mean support and oppose money) and with no opposition IE."""
+    candidate of the race gets the race's mean support and oppose money) and with no opposition IE.
+
+    eta_fn(log_support, log_oppose) -> eta (draws, candidate) is the model's linear predictor (default: the
+    vote_share_latent/plugin predictor)."""
+    if eta_fn is None:
+
+        def eta_fn(ls, lo):
+            return linear_predictor(idata, data, ls, lo)
+
     s, o = actual_log_money(idata, data)
     n = len(draws(idata, "concentration"))
     s, o = np.broadcast_to(s, (n, s.shape[1])), np.broadcast_to(o, (n, o.shape[1]))
@@ -105,13 +113,13 @@ def counterfactuals(idata, data: VoteShareData, rng: np.random.Generator) -> pd.
     conc = draws(idata, "concentration")
     out = data.frame[["race_id", "candidate_id", "name", "vote_share", "outcome"]].copy()
     for label, (ls, lo) in scenarios.items():
-        eta = linear_predictor(idata, data, ls, lo)
+        eta = eta_fn(ls, lo)
         share = 100 * race_softmax(eta, data)
         out[f"share_{label}"] = share.mean(axis=0)
         out[f"share_{label}_lo"], out[f"share_{label}_hi"] = np.quantile(share, INTERVAL, axis=0)
         out[f"p_first_{label}"] = p_first(eta, conc, data, rng)
         if label != "fitted":
-            delta = share - 100 * race_softmax(linear_predictor(idata, data, s, o), data)
+            delta = share - 100 * race_softmax(eta_fn(s, o), data)
             out[f"delta_{label}"] = delta.mean(axis=0)
             out[f"delta_{label}_lo"], out[f"delta_{label}_hi"] = np.quantile(delta, INTERVAL, axis=0)
             out[f"p_delta_{label}_negative"] = (delta < 0).mean(axis=0)

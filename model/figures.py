@@ -15,7 +15,7 @@ import pandas as pd
 import pymc as pm
 from matplotlib.lines import Line2D
 
-from model.bayes import component_predictive, vote_share_model
+from model.bayes import component_predictive
 from model.diagnostics import user_prior_names
 from model.effects import points_effects
 from model.priors import load_priors, resolve_preset
@@ -25,22 +25,33 @@ MAIN_VARS = {
     "head_to_head": ["beta_support", "beta_oppose", "beta_incumbent", "beta_utla", "beta_ccsa", "sigma_head_to_head"],
 }
 MAIN_VARS["vote_share_plugin"] = MAIN_VARS["vote_share_latent"]
+MAIN_VARS["vote_share_carryover"] = MAIN_VARS["vote_share_carryover_t"] = [
+    *MAIN_VARS["vote_share_latent"][:5],
+    "beta_primary_share",
+    "beta_consolidation",
+    "sigma_candidate",
+    "concentration",
+]
 OBSERVED = {
+    "vote_share_carryover": "component_share",
+    "vote_share_carryover_t": "component_share",
     "vote_share_latent": "component_share",
     "vote_share_plugin": "component_share",
     "head_to_head": "logit_share_a",
 }
 # The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
 LIKELIHOOD = {
+    "vote_share_carryover": "vote_share_race",
+    "vote_share_carryover_t": "vote_share_race",
     "vote_share_latent": "vote_share_race",
     "vote_share_plugin": "vote_share_race",
     "head_to_head": "logit_share_a",
 }
 PRESETS = ("default", "skeptical", "literature")
 PPC_XLABEL = {"head_to_head": "logit of candidate a's two-way share"}
-PPC_XLABEL["vote_share_latent"] = PPC_XLABEL["vote_share_plugin"] = (
-    "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
-)
+PPC_XLABEL["vote_share_latent"] = PPC_XLABEL["vote_share_plugin"] = PPC_XLABEL["vote_share_carryover"] = PPC_XLABEL[
+    "vote_share_carryover_t"
+] = "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
 # Classical estimators drawn next to the Bayesian ones in the effects figure (STYLE: show the baseline).
 CLASSICAL = {
     "head_to_head_ols_hc3": "OLS head-to-head (HC3)",
@@ -188,9 +199,12 @@ def win_probability_figure(out: Path, curve: pd.DataFrame, reference_usd: float)
 
 def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> None:
     """Prior predictive check of one preset: implied winner shares and implied spending effects."""
+    from model.carryover import carryover_data
+    from model.fit import MAIN_MODEL, vote_share_builders
+
     priors = load_priors(resolve_preset(preset))
     data = result["data"]
-    with vote_share_model(data, priors, money="plugin"), warnings.catch_warnings():
+    with vote_share_builders(data, carryover_data(data), priors)[MAIN_MODEL](), warnings.catch_warnings():
         # The Potential is the likelihood, simulated here in numpy; PyMC's warning about it does not apply.
         warnings.simplefilter("ignore", UserWarning)
         prior = pm.sample_prior_predictive(draws=400, random_seed=seed).prior
@@ -210,7 +224,7 @@ def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> 
     axes[1].hist(sup, bins=40)
     axes[1].set_xlabel("prior effect of doubling support IE (points of share)")
     fig.suptitle(
-        f"Prior predictive check: preset '{preset}' (90 % of doubling effect within "
+        f"Prior predictive check of the main model: preset '{preset}' (90 % of doubling effect within "
         f"{eff.lo_pp.iloc[0]:.1f} to {eff.hi_pp.iloc[0]:.1f} points)"
     )
     fig.savefig(out / f"prior_predictive-{preset}.png", dpi=90, bbox_inches="tight")
@@ -237,3 +251,68 @@ def write_figures(out: Path, result: dict) -> None:
     win_probability_figure(out, curve, float(pd.read_csv(run / "effects.csv").reference_usd.iloc[0]))
     for i, preset in enumerate(PRESETS):
         prior_predictive_figure(out, result, preset, seed=1000 + i)
+    if (run / "decomposition.csv").exists():
+        decomposition_figure(out, pd.read_csv(run / "decomposition.csv"))
+
+
+def decomposition_figure(out: Path, table: pd.DataFrame) -> None:
+    """Waterfall per contested runoff: from the finalist's two-way primary share, through each modelled change,
+    to the expected and the actual runoff share (bars: means; whiskers: 90 % intervals)."""
+    from model.decompose import STEPS
+
+    races = list(dict.fromkeys(table.race_id))
+    if not races:
+        return
+    fig, axes = plt.subplots(len(races), 1, figsize=(9, 3.2 * len(races)), squeeze=False)
+    order = [s for s, _l in STEPS]
+    for ax, race in zip(axes[:, 0], races, strict=True):
+        g = table[table.race_id == race].set_index("step").reindex(order)
+        level, x = 0.0, np.arange(len(order))
+        for i, step in enumerate(order):
+            m, lo, hi = g.loc[step, ["mean_pp", "lo_pp", "hi_pp"]]
+            if step in ("primary", "fitted", "actual"):
+                ax.bar(i, m, color="#4d4d4d" if step != "fitted" else "#0072B2", width=0.6)
+                level = m if step != "actual" else level
+            else:
+                base = level if step != "residual" else g.loc["fitted", "mean_pp"]
+                ax.bar(i, m, bottom=base, color="#009E73" if m >= 0 else "#D55E00", width=0.6)
+                level = base + m if step != "residual" else level
+                ax.errorbar(i, base + m, yerr=[[m - lo], [hi - m]], color="black", capsize=3, lw=1)
+        ax.axhline(50, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, [s.replace("_", " ") for s in order], fontsize=8)
+        ax.set_ylabel("two-way share (%)")
+        cand, opp = g.candidate_id.dropna().iloc[0], g.opponent_id.dropna().iloc[0]
+        ax.set_title(f"{race}: {cand} vs {opp}, primary to runoff", fontsize=10)
+        ax.set_ylim(20, 80)
+    fig.suptitle("What moved the contested runoffs (green: towards the candidate; orange: away)", x=0.01, ha="left")
+    fig.tight_layout()
+    fig.savefig(out / "decomposition.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def calibration_figure(out: Path, predictions: pd.DataFrame, models: list[str], name: str, title: str) -> None:
+    """Reliability diagram: predicted P(finishing first) in bins against how often those candidates did, with
+    the number of candidates per bin; a calibrated forecaster lies on the diagonal."""
+    bins = np.linspace(0, 1, 6)
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]
+    for k, model in enumerate(models):
+        g = predictions[predictions.model == model]
+        if g.empty:
+            continue
+        which = np.clip(np.digitize(g.p_first, bins) - 1, 0, len(bins) - 2)
+        stats = (
+            g.assign(bin=which).groupby("bin").agg(p=("p_first", "mean"), hit=("first", "mean"), n=("first", "size"))
+        )
+        ax.plot(stats.p, stats.hit, "o-", color=palette[k % len(palette)], label=model)
+        for r in stats.itertuples():
+            ax.annotate(str(r.n), (r.p, r.hit), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("predicted P(finishing first), binned (numbers: candidates per bin)")
+    ax.set_ylabel("share who finished first")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.savefig(out / name, dpi=90, bbox_inches="tight")
+    plt.close(fig)

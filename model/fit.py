@@ -31,6 +31,7 @@ from model.bayes import (
     vote_share_model,
 )
 from model.build import candidate_races, head_to_head
+from model.carryover import CarryoverData, carryover_data, carryover_model, eta_from_posterior
 from model.diagnostics import check_table
 from model.effects import counterfactuals, draws, points_effects, win_probability_curve
 from model.features import VoteShareData, vote_share_data
@@ -41,7 +42,7 @@ from model.regression import head_to_head_ols, head_to_head_turnout_ols, repeat_
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "pymc", "pytensor", "arviz", "nutpie", "xarray")
 # Parameters whose convergence gates a fit (latent money cells and z's are checked through these).
 GATED = {
-    "vote_share": ["beta_", "tau_", "concentration", "money_log"],
+    "vote_share": ["beta_", "tau_", "sigma_candidate", "concentration", "money_log"],
     "head_to_head": ["beta_", "sigma_head_to_head"],
 }
 
@@ -58,6 +59,29 @@ class SamplerSettings:
     tune: int = 1000
     # 0.95 rather than 0.8: the soft lower-bound steps of the latent money model gave a few divergences.
     target_accept: float = 0.95
+
+
+# The model whose counterfactuals, money evidence, prior sweep and claim verdicts the report leads with; chosen
+# by LOO and the posterior predictive checks on the fitted data (README, "The models"), recorded in the manifest.
+MAIN_MODEL = "vote_share_carryover"
+
+
+def vote_share_builders(data: VoteShareData, cd: CarryoverData, priors: dict[str, Prior]) -> dict:
+    """Builders of every Dirichlet vote-share model on the same rows, by name."""
+    return {
+        "vote_share_carryover": lambda: carryover_model(cd, priors, noise="normal"),
+        "vote_share_carryover_t": lambda: carryover_model(cd, priors, noise="student_t"),
+        "vote_share_latent": lambda: vote_share_model(data, priors, money="latent"),
+        "vote_share_plugin": lambda: vote_share_model(data, priors, money="plugin"),
+    }
+
+
+def eta_function(name: str, idata, data: VoteShareData, cd: CarryoverData):
+    """The model's linear predictor as a function of log money (draws, candidate), for counterfactuals."""
+    if name.startswith("vote_share_carryover"):
+        post = {k: draws(idata, k) for k in idata.posterior.data_vars}
+        return lambda ls, lo: eta_from_posterior(post, cd, ls, lo)
+    return None
 
 
 # The prior sweep and leave-one-cycle-out only need means and intervals of a few effects: fewer draws suffice.
@@ -155,14 +179,11 @@ def fit_models(raw_dir: Path, priors: dict[str, Prior], seed: int, settings: Sam
     cr = candidate_races(raw)
     h2h = head_to_head(cr)
     data = vote_share_data(cr, raw)
+    cd = carryover_data(data)
     rng = np.random.default_rng(seed)
-    out: dict = {"cr": cr, "h2h": h2h, "data": data, "idata": {}, "checks": {}, "wall_s": {}}
+    out: dict = {"cr": cr, "h2h": h2h, "data": data, "carryover": cd, "idata": {}, "checks": {}, "wall_s": {}}
     out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
-    models = {
-        "vote_share_latent": lambda: vote_share_model(data, priors, money="latent"),
-        "vote_share_plugin": lambda: vote_share_model(data, priors, money="plugin"),
-        "head_to_head": lambda: head_to_head_model(h2h, priors),
-    }
+    models = {**vote_share_builders(data, cd, priors), "head_to_head": lambda: head_to_head_model(h2h, priors)}
     for i, (name, build) in enumerate(models.items()):
         t0 = time.perf_counter()
         model = build()
@@ -240,21 +261,34 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
     conclusions depend on the priors."""
     from model.figures import PRESETS
 
-    frames = [points_effects(_betas(result["idata"]["vote_share_latent"]), reference_usd, "this run")]
+    frames = [points_effects(_betas(result["idata"][MAIN_MODEL]), reference_usd, "this run")]
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
         priors = load_priors(resolve_preset(preset))
-        idata = sample(
-            vote_share_model(result["data"], priors, money="latent"), seed + 50 + i, result["secondary"], progress=False
-        )
+        build = vote_share_builders(result["data"], result["carryover"], priors)[MAIN_MODEL]
+        idata = sample(build(), seed + 50 + i, result["secondary"], progress=False)
         frames.append(points_effects(_betas(idata), reference_usd, preset))
-    return pd.concat(frames).rename(columns={"model": "priors"}).assign(model="vote_share_latent")
+    return pd.concat(frames).rename(columns={"model": "priors"}).assign(model=MAIN_MODEL)
 
 
 def _betas(idata) -> dict[str, np.ndarray]:
     """Draws of the main coefficients (not the per-cycle ones)."""
     return {v: draws(idata, v) for v in idata.posterior.data_vars if v.startswith("beta_") and "_cycle" not in v}
+
+
+def model_comparison(idata_by_model: dict) -> pd.DataFrame:
+    """PSIS-LOO of the vote-share models on the same races (the joint per-race likelihood), best first."""
+    fits = {k: v for k, v in idata_by_model.items() if k.startswith("vote_share")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pareto k warnings: the table carries the k values
+        table = az.compare(fits, var_name="vote_share_race")
+    keep = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning") if c in table]
+    out = table[keep].rename_axis("model").reset_index()
+    out["max_pareto_k"] = [
+        float(az.loo(fits[m], var_name="vote_share_race", pointwise=True).pareto_k.max()) for m in out.model
+    ]
+    return out
 
 
 def money_evidence_table(idata, data: VoteShareData) -> pd.DataFrame:
@@ -371,6 +405,7 @@ def run_fit(
             "packages": {p: metadata.version(p) for p in PACKAGES},
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
             "diagnostics_passed": passed,
+            "main_model": MAIN_MODEL,
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if run_dir.exists():
@@ -403,8 +438,14 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     pd.concat(effects).assign(reference_usd=reference).to_csv(out / "effects.csv", index=False)
     bayes_table(result["idata"]).to_csv(out / "coefficients-bayes.csv", index=False)
     regression_table(cr, result["h2h"]).to_csv(out / "coefficients-regression.csv", index=False)
-    main = result["idata"]["vote_share_latent"]
-    counterfactuals(main, data, rng).to_csv(out / "counterfactuals.csv", index=False)
+    main = result["idata"][MAIN_MODEL]
+    eta_fn = eta_function(MAIN_MODEL, main, data, result["carryover"])
+    counterfactuals(main, data, rng, eta_fn).to_csv(out / "counterfactuals.csv", index=False)
+    model_comparison(result["idata"]).to_csv(out / "model-comparison.csv", index=False)
+    if MAIN_MODEL.startswith("vote_share_carryover"):
+        from model.decompose import decomposition
+
+        decomposition(main, result["carryover"]).to_csv(out / "decomposition.csv", index=False)
     win_probability_curve(draws(main, "beta_support"), draws(main, "concentration"), reference).to_csv(
         out / "win_probability.csv", index=False
     )
@@ -423,5 +464,21 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
         per_candidate, summary = leave_one_cycle_out(result["raw_dir"], result["priors"], seed, result["secondary"])
         per_candidate.to_csv(out / "loco-predictions.csv", index=False)
         summary.to_csv(out / "loco-summary.csv", index=False)
+        from model.figures import calibration_figure
+
+        compare = [
+            MAIN_MODEL,
+            "vote_share_latent",
+            "primary leader wins the runoff (calibrated)",
+            "incumbent wins (calibrated)",
+        ]
+        title = "Leave one cycle out: predicted vs actual winners"
+        calibration_figure(out / "figures", per_candidate, compare, "calibration-loco.png", title)
+        if result.get("runoff_forecast", True):
+            from model.evaluate import runoff_forecast
+
+            per_candidate, summary = runoff_forecast(result["raw_dir"], result["priors"], seed, result["secondary"])
+            per_candidate.to_csv(out / "runoff-forecast-predictions.csv", index=False)
+            summary.to_csv(out / "runoff-forecast-summary.csv", index=False)
     result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)
     return bool(checks.passed.all())

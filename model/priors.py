@@ -34,13 +34,13 @@ POSITIVE = {"sigma"}
 # one unit is an e-fold (x2.7) increase in spending; 0.5 per unit would mean +12 points at 50 % share
 # for each e-fold, an implausibly large effect that a weakly informative prior still allows.
 DEFAULT_PRIORS: dict[str, Prior] = {
-    "beta_support": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "support IE for the candidate, per log(1+$k)"),
+    "beta_support": Prior("normal", {"mu": 0.0, "sigma": 0.2}, "support IE for the candidate, per log(1+$k)"),
     "beta_oppose": Prior(
-        "normal", {"mu": 0.0, "sigma": 0.5}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
+        "normal", {"mu": 0.0, "sigma": 0.2}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
     ),
-    "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "incumbent on the ballot"),
-    "beta_utla": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by UTLA"),
-    "beta_ccsa": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "endorsed by CCSA Advocates"),
+    "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "incumbent on the ballot"),
+    "beta_utla": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "endorsed by UTLA"),
+    "beta_ccsa": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "endorsed by CCSA Advocates"),
     "beta_turnout_utla": Prior(
         "normal", {"mu": 0.0, "sigma": 0.5}, "extra UTLA-endorsement effect per 10 points of turnout"
     ),
@@ -54,8 +54,25 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     ),
     "tau_cycle": Prior("halfnormal", {"sigma": 0.1}, "sd across cycles of the support and oppose effects"),
     "tau_district": Prior("halfnormal", {"sigma": 0.1}, "sd across districts of the support and oppose effects"),
+    # exp(3.5 +/- 2 x 0.5) = 12-90: a race's shares scatter by 5-14 points around their expectation. A wider
+    # prior (sd 1) put prior mass on concentrations below 5, where a five-way race hands one candidate ~100 %.
     "concentration": Prior(
-        "lognormal", {"mu": 3.5, "sigma": 1.0}, "Dirichlet concentration of shares (higher = less noise)"
+        "lognormal", {"mu": 3.5, "sigma": 0.5}, "Dirichlet concentration of shares (higher = less noise)"
+    ),
+    # The candidate-aware model (model/carryover.py). A strength sd of 0.5 on the logit scale lets one candidate
+    # run some 12 points above or below what the covariates say, about the spread of LAUSD primaries.
+    "sigma_candidate": Prior("halfnormal", {"sigma": 0.5}, "sd of a candidate's strength across races (logit)"),
+    # 1 = the runoff starts at the finalists' two-way primary share; 0.25 allows dilution or amplification.
+    "beta_primary_share": Prior(
+        "normal", {"mu": 1.0, "sigma": 0.25}, "runoff log-share per unit log of the finalist's primary share"
+    ),
+    "beta_consolidation": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.3}, "runoff gain per 10 pts of aligned eliminated candidates' primary vote"
+    ),
+    "beta_electorate_utla": Prior(
+        "normal",
+        {"mu": 0.0, "sigma": 0.5},
+        "extra UTLA-endorsement effect per unit change in log votes cast, primary to runoff",
     ),
     "sigma_head_to_head": Prior("halfnormal", {"sigma": 1.0}, "residual sd of the head-to-head logit share"),
     "money_log_mu": Prior("normal", {"mu": 5.0, "sigma": 1.5}, "mean of log true IE ($k) per candidate and stance"),
