@@ -55,8 +55,8 @@ ROUND_OF_SCOPE = {
 
 def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
     """Return one row per candidate per race: the best count (certified > semi-official > preliminary,
-    then latest), preferring a count that covers every candidate of the race (a two-candidate count printing
-    one share covers both: the other share is its complement)."""
+    then latest), preferring a count with a figure for every candidate of the race, then a two-candidate count
+    printing one share (the other share is its complement)."""
     r = results.assign(_rank=results.count_status.map(STATUS_RANK))
     chosen = []
     for _race_id, race in r.groupby("race_id", sort=True):
@@ -64,13 +64,14 @@ def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
         sets = []
         for (status_rank, as_of), count in race.groupby(["_rank", "as_of"]):
             has = count[count.votes.notna() | count.pct_reported.notna()]
-            covers = set(has.candidate_id) == cands or _complement_count(count, cands)
-            sets.append((not covers, status_rank, _neg_date(as_of), count))
+            # A derived complement is weaker than printed figures for both, and better than no figure at all.
+            coverage = 0 if set(has.candidate_id) == cands else 1 if _complement_count(count, cands) else 2
+            sets.append((coverage, status_rank, _neg_date(as_of), count))
         sets.sort(key=lambda s: s[:3])
         best = sets[0][3]
         missing = cands - set(best.candidate_id)
         extra = race[race.candidate_id.isin(missing)].sort_values(["_rank", "as_of"]).drop_duplicates("candidate_id")
-        if _complement_count(best, cands):
+        if sets[0][0] == 1:
             # The complement belongs to this count: figures another count gives the other candidate are not mixed in.
             printed = best[best.pct_reported.notna()].iloc[0]
             extra = extra.assign(

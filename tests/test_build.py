@@ -16,11 +16,12 @@ from model.raw import load_raw
 from model.schema import TABLES
 
 # Four race-rounds, one rule each (see data/README.md, "Rules for messy figures"):
-# D1: a certified count prints only ann's percent; an election-night count has votes for both. Turnout is a printed
-#     district percent; a citywide figure sits in its own column.
+# D1: a certified count prints only ann's percent; an election-night count has bob's votes alone. Turnout is a
+#     printed district percent; a citywide figure sits in its own column.
 # D2: three candidates, eve's share unknown: no complement. No turnout or votes-cast figures.
 # D3: on-cycle (2020); ballots cast and registered voters printed.
 # D4: an odd-year special after 2020 (off-cycle); hal's and ida's votes come from two different counts.
+# D5: a certified count prints only jo's percent; an election-night count has votes and percents for both.
 RACES = [
     {"race_id": "2019-03-05-D1", "cycle": "2019", "date": "2019-03-05", "round": "primary", "district": "1",
      "seat": "open", "turnout_pct": "15", "citywide_turnout_pct": "9", "count_status": "certified"},
@@ -30,11 +31,12 @@ RACES = [
      "seat": "open", "registered_voters": "2000", "ballots_cast": "520", "count_status": "certified"},
     {"race_id": "2021-06-01-D4", "cycle": "2021", "date": "2021-06-01", "round": "special_primary", "district": "4",
      "seat": "open", "count_status": "preliminary"},
+    {"race_id": "2019-05-21-D5", "cycle": "2019", "date": "2019-05-21", "round": "general", "district": "5",
+     "seat": "open", "count_status": "certified"},
 ]  # fmt: skip
 RESULTS = [
     ("2019-03-05-D1", "ann", "", "60", "certified", "2019-03-20"),
-    ("2019-03-05-D1", "ann", "100", "58.14", "preliminary", "2019-03-05"),
-    ("2019-03-05-D1", "bob", "72", "41.86", "preliminary", "2019-03-05"),
+    ("2019-03-05-D1", "bob", "72", "", "preliminary", "2019-03-05"),
     ("2019-03-05-D2", "cat", "", "50", "preliminary", "2019-03-06"),
     ("2019-03-05-D2", "dan", "", "30", "preliminary", "2019-03-06"),
     ("2019-03-05-D2", "eve", "", "", "preliminary", "2019-03-06"),
@@ -42,6 +44,9 @@ RESULTS = [
     ("2020-03-03-D3", "gus", "200", "", "certified", "2020-03-27"),
     ("2021-06-01-D4", "hal", "10", "", "preliminary", "2021-06-01"),
     ("2021-06-01-D4", "ida", "20", "", "preliminary", "2021-06-02"),
+    ("2019-05-21-D5", "jo", "", "60", "certified", "2019-05-30"),
+    ("2019-05-21-D5", "jo", "100", "58.14", "preliminary", "2019-05-21"),
+    ("2019-05-21-D5", "kim", "72", "41.86", "preliminary", "2019-05-21"),
 ]
 
 
@@ -63,7 +68,7 @@ def raw(tmp_path: Path) -> Path:
     write_table(d, "races", [{**r, "source_ids": "s1"} for r in RACES])
     results = []
     for race_id, cid, votes, pct, status, as_of in RESULTS:
-        outcome = "won" if cid in ("ann", "cat", "fay", "ida") else "lost"
+        outcome = "won" if cid in ("ann", "cat", "fay", "ida", "jo") else "lost"
         results.append(
             {"race_id": race_id, "candidate_id": cid, "name": cid.title(), "incumbent": "false", "votes": votes,
              "pct_reported": pct, "outcome": outcome, "count_status": status, "as_of": as_of, "source_ids": "s1"}
@@ -86,12 +91,19 @@ def test_two_candidate_count_printing_one_share_gives_the_other_its_complement(c
     assert (cr.loc["ann", "share_basis"], cr.loc["bob", "share_basis"]) == ("pct", "complement")
 
 
-def test_complement_count_beats_an_older_full_count_and_takes_no_figure_from_it(cr):
-    """The certified count printing ann's share covers both candidates, so it wins over the election-night count;
-    bob's row is that count's (status, date) and carries none of his election-night figures."""
+def test_complement_takes_no_figure_from_another_count(cr):
+    """bob's share is the complement of ann's in the certified count: his row carries that count's status and date,
+    and not the votes of the election-night count."""
     bob = cr.loc["bob"]
     assert (bob.count_status, bob.as_of) == ("certified", "2019-03-20")
     assert np.isnan(bob.votes) and np.isnan(bob.pct_reported)
+
+
+def test_printed_figures_for_both_beat_a_complement_of_a_better_count(cr):
+    """A derived complement is used only when no count has a figure for both candidates."""
+    assert cr.loc[["jo", "kim"], "share_basis"].tolist() == ["votes", "votes"]
+    assert cr.loc["jo", "vote_share"] == pytest.approx(100 / 172)
+    assert set(cr.loc[["jo", "kim"], "count_status"]) == {"preliminary"}
 
 
 def test_no_complement_among_three_candidates(cr):
@@ -100,9 +112,8 @@ def test_no_complement_among_three_candidates(cr):
 
 
 def test_votes_cast_sums_one_complete_count_and_records_its_status(cr):
-    """D1's shares come from the certified count, which has no votes; votes cast sum the election-night count."""
-    assert cr.loc["ann", "votes_cast"] == 172
-    assert (cr.loc["ann", "votes_cast_basis"], cr.loc["ann", "votes_cast_status"]) == ("sum_votes", "preliminary")
+    assert cr.loc["jo", "votes_cast"] == 172
+    assert (cr.loc["jo", "votes_cast_basis"], cr.loc["jo", "votes_cast_status"]) == ("sum_votes", "preliminary")
 
 
 def test_printed_ballots_cast_are_the_votes_cast(cr):
@@ -115,7 +126,7 @@ def test_votes_cast_never_sums_votes_from_different_counts(cr):
     sum is not a count of the round's votes."""
     assert cr.loc[["hal", "ida"], "votes"].notna().all()
     assert cr.loc[["hal", "ida"], "votes_cast"].isna().all()
-    assert set(cr.loc[["hal", "ida", "cat"], "votes_cast_basis"]) == {"none"}
+    assert set(cr.loc[["hal", "ida", "cat", "ann"], "votes_cast_basis"]) == {"none"}
 
 
 def test_turnout_basis_prefers_counts_and_keeps_citywide_turnout_apart(cr):
@@ -143,6 +154,7 @@ def test_era_is_on_cycle_only_for_even_years_from_2020(cr):
         "2019-03-05-D2": "off-cycle",
         "2020-03-03-D3": "on-cycle",
         "2021-06-01-D4": "off-cycle",
+        "2019-05-21-D5": "off-cycle",
     }
     assert (cr.on_cycle == (cr.era == "on-cycle")).all()
 
@@ -162,9 +174,9 @@ def test_vote_share_data_has_log_votes_cast_per_race_and_the_era_flag(raw):
     t = load_raw(raw)
     data = vote_share_data(candidate_races(t), t)
     got = dict(zip(data.race_ids, data.log_votes_cast, strict=True))
-    assert got["2019-03-05-D1"] == pytest.approx(np.log(172))
+    assert got["2019-05-21-D5"] == pytest.approx(np.log(172))
     assert got["2020-03-03-D3"] == pytest.approx(np.log(520))
-    assert np.isnan(got["2019-03-05-D2"]) and np.isnan(got["2021-06-01-D4"])
+    assert np.isnan(got["2019-03-05-D1"]) and np.isnan(got["2019-03-05-D2"]) and np.isnan(got["2021-06-01-D4"])
     assert dict(zip(data.race_ids, data.on_cycle, strict=True))["2020-03-03-D3"] == 1.0
     assert data.on_cycle.sum() == 1.0
 
@@ -193,4 +205,6 @@ def test_coverage_shows_share_basis_turnout_basis_votes_cast_and_era(raw, tmp_pa
     d1 = next(line for line in text.splitlines() if line.startswith("| 2019-03-05-D1 "))
     cells = [c.strip() for c in d1.strip("|").split("|")]
     assert cells[2] == "off-cycle" and cells[7] == "complement,pct"
-    assert cells[10] == "172 (sum_votes, preliminary)" and cells[12] == "district_pct" and cells[13] == "9%"
+    assert cells[10] == "—" and cells[12] == "district_pct" and cells[13] == "9%"
+    d5 = next(line for line in text.splitlines() if line.startswith("| 2019-05-21-D5 "))
+    assert "| 172 (sum_votes, preliminary) |" in d5
