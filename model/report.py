@@ -25,7 +25,7 @@ RATIO_AGREES = 1.5  # a press spending ratio "agrees" with the data when within 
 SUPPORTED, NOT_SUPPORTED, CANNOT_TELL = "supported", "not supported", "the data cannot tell"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, CANNOT_TELL)
 
-MAIN_MODEL = "vote_share_latent"
+MAIN_MODEL = "vote_share_carryover"  # the same name as model.fit.MAIN_MODEL (kept apart: no PyMC import here)
 PLUGIN_MODEL = "vote_share_plugin"
 TURNOUT_EFFECT = "UTLA endorsement x +10 pts turnout"
 ONCYCLE_EFFECT = "UTLA endorsement x on-cycle election"
@@ -41,7 +41,9 @@ EFFECT_ORDER = (
     ONCYCLE_EFFECT,
 )
 MODEL_LABELS = {
-    "vote_share_latent": "Bayes: vote share, latent money (main)",
+    "vote_share_carryover": "Bayes: vote share, candidates carry over (main)",
+    "vote_share_carryover_t": "Bayes: vote share, candidates carry over, Student-t strengths",
+    "vote_share_latent": "Bayes: vote share, latent money",
     "vote_share_plugin": "Bayes: vote share, plug-in money",
     "head_to_head": "Bayes: head-to-head",
     "head_to_head_ols_hc3": "OLS head-to-head (HC3)",
