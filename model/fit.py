@@ -308,6 +308,31 @@ def model_code_hash() -> str:
     return file_hash([Path(__file__).parent / name for name in MODEL_FILES])
 
 
+LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"
+
+
+def lock_state(lock: Path = LOCK_FILE) -> dict[str, str | bool | None]:
+    """sha256 (first 16 hex) of requirements.lock and whether every pin in it is installed at its version
+    (both None when there is no lock, e.g. an installed wheel)."""
+    if not lock.exists():
+        return {"lock_sha256": None, "lock_matches": None}
+    from packaging.markers import Marker
+
+    matches = True
+    for line in lock.read_text().splitlines():
+        name, sep, rest = line.partition("==")
+        if not sep or line.startswith((" ", "#")):
+            continue
+        version, _, marker = (part.strip() for part in rest.partition(";"))
+        if marker and not Marker(marker).evaluate():
+            continue
+        try:
+            matches &= metadata.version(name.strip()) == version
+        except metadata.PackageNotFoundError:
+            matches = False
+    return {"lock_sha256": file_hash([lock]), "lock_matches": matches}
+
+
 def git_commit() -> str:
     """The current git commit, or 'unknown' outside a repository."""
     try:
@@ -339,6 +364,7 @@ def run_fit(
         "seed": seed,
         "settings": asdict(settings),
         "code": code_hash(),
+        "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
     }
     run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
     run_dir = Path(runs_dir) / run_id
@@ -369,6 +395,7 @@ def run_fit(
             "model_code_hash": model_code_hash(),
             "python": platform.python_version(),
             "packages": {p: metadata.version(p) for p in PACKAGES},
+            **lock_state(),
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
             "diagnostics_passed": passed,
         }

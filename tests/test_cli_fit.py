@@ -9,6 +9,7 @@ import pytest
 
 from model.cli import main
 from model.figures import MAIN_VARS, PRESETS
+from model.fit import lock_state
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 QUICK = ["--draws", "100", "--tune", "100", "--chains", "2", "--seed", "11"]
@@ -31,6 +32,7 @@ def test_fit_writes_a_complete_self_describing_run(quick_run):
     manifest = json.loads((run / "manifest.json").read_text())
     for key in ("git_commit", "data_hash", "priors_hash", "priors", "seed", "sampler", "packages", "wall_seconds"):
         assert key in manifest
+    assert manifest["lock_sha256"] == lock_state()["lock_sha256"] and manifest["lock_matches"] is True
     assert manifest["seed"] == 11 and manifest["sampler"]["draws"] == 100
     for name in MAIN_VARS:
         assert (run / f"posterior-{name}.nc").stat().st_size > 0
