@@ -67,7 +67,7 @@ browser: ## install headless Chromium (Debian package) for the report test, if m
 test: $(VENV)/.installed browser ## fast test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"
 
-test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a fit killed midway (about 5 min)
+test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a real fit killed by fault injection (about 5 min)
 	$(PY) -m pytest -q -m slow
 
 lint: $(VENV)/.installed ## ruff

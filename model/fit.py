@@ -9,7 +9,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -355,6 +354,7 @@ def run_fit(
 ) -> tuple[Path, bool]:
     """Fit everything into runs/<run-id>/ (reusing a finished run with the same inputs); return the run
     directory and whether every gated diagnostic passed."""
+    atomic.recover_all(runs_dir)  # a fit killed mid-swap: its previous run comes back first
     priors_path = resolve_preset(priors_name)
     priors = load_priors(priors_path)
     data_hash = raw_data_hash(raw_dir)
@@ -377,7 +377,7 @@ def run_fit(
     result = fit_models(raw_dir, priors, seed, settings, progress)
     result["priors_name"] = priors_name
     Path(runs_dir).mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
+    staged = atomic.staging_dir(run_dir)
     try:
         passed = write_run(staged, result, seed)
         manifest = {
@@ -400,12 +400,12 @@ def run_fit(
             "diagnostics_passed": passed,
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        staged.rename(run_dir)
+        atomic.fault_point("manifest")
+        atomic.replace_dir(staged, run_dir)  # a --refit of the same run id swaps, never deletes first
     finally:
         if staged.exists():
             shutil.rmtree(staged)
+    atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     if strict and not passed:
         print(f"diagnostics failed; see {run_dir / 'diagnostics.csv'}", file=sys.stderr)
