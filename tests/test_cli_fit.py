@@ -64,3 +64,11 @@ def test_report_renders_from_the_run_without_refitting(quick_run, capsys):
     assert main(["report", "--runs", str(tmp / "runs"), "--out", str(tmp / "reports")]) == 0
     html = (tmp / "reports" / "report.html").read_text()
     assert "data:image/png;base64," in html and "Press claims" in html
+
+
+@pytest.mark.slow
+def test_strict_fit_with_the_default_settings_passes_its_diagnostics(tmp_path):
+    """The passing direction of the gate on the real models (the fast suite has it with a stand-in fit):
+    `make fit`'s settings (4 x 2000 draws) reach every threshold on the bundled data, so --strict exits 0."""
+    args = ["fit", "--raw", str(RAW), "--runs", str(tmp_path / "runs"), "--figures", str(tmp_path / "figures")]
+    assert main([*args, "--strict"]) == 0
