@@ -5,7 +5,8 @@ renameat2(RENAME_EXCHANGE) call, so the path always names a complete directory (
 or where the file system refuses the exchange, the old directory is renamed aside and the new one renamed
 in; a journal written first lets `recover` put the old directory back if the process dies between the
 two renames. Every entry point that writes such a directory calls `recover_all` on its parent first, which
-also removes staging directories and temp files a killed process left.
+also removes staging directories and temp files a killed process left. This guards against a killed process;
+surviving a power cut as well would need fsync calls on the files and directories, which are not made.
 
 Fault injection (for tests): set LAUSD_FAULT_AT to one of FAULT_STEPS and the process kills itself with
 SIGKILL when it reaches that step, as an out-of-memory kill or a power cut would (no cleanup runs).
