@@ -37,7 +37,7 @@ LOCK_TOOLS := .lock-tools
 lock: ## refresh requirements.lock from pyproject.toml (UPGRADE=1 to move every pin to the newest allowed)
 	@test -x $(LOCK_TOOLS)/bin/uv || { py=$$(scripts/find-python) || exit 1; \
 	  "$$py" -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/python -m pip install -q uv==$(UV_VERSION); }
-	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+	$(LOCK_TOOLS)/bin/uv pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.12 \
 	  --custom-compile-command "make lock" -o requirements.lock $(if $(UPGRADE),--upgrade)
 
 $(CLEAN)/.built: $(VENV)/.installed $(RAW_CSV) $(SRC)
