@@ -186,16 +186,21 @@ def recover_all(parent: Path) -> dict[str, str]:
     if not parent.is_dir():
         return {}
     out = {}
-    for path in [*sorted(parent.glob(".*.swap.json")), *sorted(parent.glob(".*.old"))]:
-        name = path.name.removeprefix(".").removesuffix(".swap.json").removesuffix(".old")
-        action = recover(parent / name)
-        if action:
-            out[name] = action
-    # A killed writer leaves these; a live one would lose its work and fail loudly, never write a mix.
+    for path in sorted(parent.glob(".*.swap.json")):
+        name = path.name.removeprefix(".").removesuffix(".swap.json")
+        out[name] = recover(parent / name)
+    # A parked .<name>.old without a journal (left by the code before the journal) is only ever restored here,
+    # never deleted: a hidden directory of that name might be someone's own copy.
+    for path in sorted(parent.glob(".*.old")):
+        name = path.name.removeprefix(".").removesuffix(".old")
+        if path.is_dir() and not (parent / name).exists():
+            out[name] = recover(parent / name)
+    # A killed writer leaves these (names made by staging_dir and tempfile.mkstemp in write_with); a live one
+    # would lose its work and fail loudly, never write a mix.
     for path in sorted(parent.glob(".*.staging-*")):
         shutil.rmtree(path)
         out[path.name] = "removed"
-    for path in sorted(parent.glob(".*.tmp")):
+    for path in sorted(parent.glob(".*.????????.tmp")):
         path.unlink()
         out[path.name] = "removed"
     return out

@@ -160,3 +160,13 @@ def test_every_documented_fault_step_is_a_fault_point_in_the_code_and_vice_versa
     with pytest.raises(ValueError, match="unknown fault step"):
         atomic.fault_point("no_such_step")
     atomic.fault_point("staged")  # a step the variable does not name: nothing happens
+
+
+def test_start_up_recovery_leaves_files_it_did_not_make_alone(tmp_path):
+    """recover_all runs on data/ and runs/ at every start: a user's own hidden copy named like a parked directory,
+    or a .tmp file not named by write_with, must survive it."""
+    make_dir(tmp_path / "mine", OLD)
+    make_dir(tmp_path / ".mine.old", NEW)
+    (tmp_path / ".notes.tmp").write_text("keep")
+    assert atomic.recover_all(tmp_path) == {}
+    assert contents(tmp_path / ".mine.old") == NEW and (tmp_path / ".notes.tmp").read_text() == "keep"
