@@ -376,3 +376,71 @@ def test_strict_gate_exits_1_exactly_when_a_diagnostic_failed(passed, tmp_path, 
     assert main([*args, "--strict"]) == want  # reused run
     assert "reusing" in capsys.readouterr().err
     assert main(args) == 0
+
+
+# ---------------------------------------------------------------- effects in points, P(win), head-to-head P(first)
+
+
+def test_points_effects_convert_log_odds_to_points_at_an_even_race():
+    """Incumbency at ln 3 on the log-odds scale moves a 50 % candidate to 3/(3+1) = 75 %: +25 points. At a
+    $100k reference, doubling and adding $100k are the same step, log(1 + 200) - log(1 + 100) per log(1+$k)."""
+    from model.effects import points_effects
+
+    n = 10
+    beta = {"beta_support": np.full(n, 0.5), "beta_oppose": np.full(n, -0.5), "beta_incumbent": np.full(n, LN3)}
+    table = points_effects(beta, 100_000.0, "m").set_index("effect")
+    assert table.loc["incumbent", "mean_pp"] == pytest.approx(25.0)
+    step = np.log(201.0) - np.log(101.0)
+    want = 100 * (expit(0.5 * step) - 0.5)
+    assert table.loc["support IE, doubling", "mean_pp"] == pytest.approx(want)
+    assert table.loc["support IE, per $100k", "mean_pp"] == pytest.approx(want)
+    assert table.loc["oppose IE, doubling", "mean_pp"] == pytest.approx(-want)
+    assert (
+        table.loc["support IE, doubling", "p_positive"] == 1.0 and table.loc["oppose IE, doubling", "p_positive"] == 0
+    )
+    assert "UTLA endorsement" not in table.index  # only effects the posterior has
+
+
+def test_win_probability_curve_is_the_beta_tail_at_each_spending_ratio():
+    """A's share is Beta(c p, c (1 - p)) with p = expit(beta x step): at equal money exactly 1/2, at 16 times
+    B's money (B at $100k) the closed form below; with beta 0 money never matters."""
+    from model.effects import win_probability_curve
+
+    curve = win_probability_curve(np.ones(4), np.full(4, 50.0), 100_000.0).set_index("ratio")
+    assert curve.loc[1.0, "p_win_mean"] == pytest.approx(0.5)
+    p = expit(np.log1p(1600.0) - np.log1p(100.0))
+    assert curve.p_win_mean.iloc[-1] == pytest.approx(stats.beta.sf(0.5, 50 * p, 50 * (1 - p)))
+    assert curve.p_win_mean.is_monotonic_increasing
+    flat = win_probability_curve(np.zeros(4), np.full(4, 50.0), 100_000.0)
+    np.testing.assert_allclose(flat.p_win_mean, 0.5)
+
+
+def test_head_to_head_probabilities_give_the_top_two_their_normal_tail_and_others_nothing():
+    """One draw with beta_support 1, the rest 0, residual sd 1, and a's support advantage 1: P(a first) =
+    P(N(1, 1) > 0) = Phi(1) = 0.841 and b gets the rest; a third candidate gets 0; a race without a head-to-head
+    row is split evenly."""
+    one = np.ones((1, 1))
+    fit = _Fit(**{n: one * (n == "beta_support") for n in evaluate.HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=one)
+    terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in evaluate.HEAD_TO_HEAD_TERMS}
+    test = pd.DataFrame({"race_id": ["r0"], "candidate_a": ["a"], "candidate_b": ["b"], **terms})
+    frame = pd.DataFrame({"race_id": ["r0", "r0", "r0", "r1", "r1"], "candidate_id": ["a", "b", "c", "d", "e"]})
+    got = evaluate.head_to_head_probabilities(fit, test, frame)
+    np.testing.assert_allclose(got, [stats.norm.cdf(1.0), stats.norm.sf(1.0), 0.0, 0.5, 0.5])
+
+
+def test_actual_money_is_the_plug_in_or_the_latent_draws_with_no_figure_meaning_no_money():
+    """Without latent money the plug-in log(1+$k) comes back; with it, each candidate gets log(1 + money_k) of its
+    cell in each draw and a candidate without a cell (index -1) gets 0."""
+    import dataclasses
+
+    from model.effects import actual_log_money
+
+    data = tiny_data()
+    s, o = actual_log_money(posterior([1.0], [-1.0], 10.0), data)
+    np.testing.assert_allclose(s[0], data.log_support)
+    np.testing.assert_allclose(o[0], data.log_oppose)
+    latent = dataclasses.replace(data, support_cell=np.array([0, -1, -1, -1, 1]), oppose_cell=np.full(5, -1))
+    money_k = np.array([[[2.0, 8.0], [26.0, 0.0]]])  # (chain, draw, cell) in $ thousands
+    s, o = actual_log_money(az.from_dict({"posterior": {"money_k": money_k}}), latent)
+    np.testing.assert_allclose(s, np.log([[3.0, 1, 1, 1, 9.0], [27.0, 1, 1, 1, 1.0]]))
+    np.testing.assert_allclose(o, 0.0)
