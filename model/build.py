@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -451,13 +450,13 @@ def _csv(frame: pd.DataFrame) -> str:
 
 def build_all(raw_dir: Path, out_dir: Path, coverage_path: Path) -> str:
     """Validate raw, write clean tables and COVERAGE.md atomically; return a one-line summary."""
+    out_dir = Path(out_dir)
+    atomic.recover_all(out_dir.parent)  # a build killed mid-swap: its previous outputs come back first
     t = load_raw(raw_dir)
     cr = candidate_races(t)
     h2h = head_to_head(cr)
     cov = coverage_markdown(t["races"], cr)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=".clean.", dir=out_dir.parent))
+    staged = atomic.staging_dir(out_dir)
     try:
         (staged / "candidate_races.csv").write_text(_csv(cr), encoding="utf-8")
         (staged / "head_to_head.csv").write_text(_csv(h2h), encoding="utf-8")
@@ -465,5 +464,6 @@ def build_all(raw_dir: Path, out_dir: Path, coverage_path: Path) -> str:
     finally:
         if staged.exists():
             shutil.rmtree(staged)
+    atomic.fault_point("before_coverage")
     atomic.write_text(Path(coverage_path), cov)
     return f"built {len(cr)} candidate-race rows, {len(h2h)} head-to-head races into {out_dir}"

@@ -9,7 +9,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -342,6 +341,31 @@ def model_code_hash() -> str:
     return file_hash([Path(__file__).parent / name for name in MODEL_FILES])
 
 
+LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"
+
+
+def lock_state(lock: Path = LOCK_FILE) -> dict[str, str | bool | None]:
+    """sha256 (first 16 hex) of requirements.lock and whether every pin in it is installed at its version
+    (both None when there is no lock, e.g. an installed wheel)."""
+    if not lock.exists():
+        return {"lock_sha256": None, "lock_matches": None}
+    from packaging.markers import Marker
+
+    matches = True
+    for line in lock.read_text().splitlines():
+        name, sep, rest = line.partition("==")
+        if not sep or line.startswith((" ", "#")):
+            continue
+        version, _, marker = (part.strip() for part in rest.partition(";"))
+        if marker and not Marker(marker).evaluate():
+            continue
+        try:
+            matches &= metadata.version(name.strip()) == version
+        except metadata.PackageNotFoundError:
+            matches = False
+    return {"lock_sha256": file_hash([lock]), "lock_matches": matches}
+
+
 def git_commit() -> str:
     """The current git commit, or 'unknown' outside a repository."""
     try:
@@ -364,6 +388,7 @@ def run_fit(
 ) -> tuple[Path, bool]:
     """Fit everything into runs/<run-id>/ (reusing a finished run with the same inputs); return the run
     directory and whether every gated diagnostic passed."""
+    atomic.recover_all(runs_dir)  # a fit killed mid-swap: its previous run comes back first
     priors_path = resolve_preset(priors_name)
     priors = load_priors(priors_path)
     data_hash = raw_data_hash(raw_dir)
@@ -373,6 +398,7 @@ def run_fit(
         "seed": seed,
         "settings": asdict(settings),
         "code": code_hash(),
+        "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
     }
     run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
     run_dir = Path(runs_dir) / run_id
@@ -385,7 +411,7 @@ def run_fit(
     result = fit_models(raw_dir, priors, seed, settings, progress)
     result["priors_name"] = priors_name
     Path(runs_dir).mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
+    staged = atomic.staging_dir(run_dir)
     try:
         passed = write_run(staged, result, seed)
         manifest = {
@@ -403,17 +429,18 @@ def run_fit(
             "model_code_hash": model_code_hash(),
             "python": platform.python_version(),
             "packages": {p: metadata.version(p) for p in PACKAGES},
+            **lock_state(),
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
             "diagnostics_passed": passed,
             "main_model": MAIN_MODEL,
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        staged.rename(run_dir)
+        atomic.fault_point("manifest")
+        atomic.replace_dir(staged, run_dir)  # a --refit of the same run id swaps, never deletes first
     finally:
         if staged.exists():
             shutil.rmtree(staged)
+    atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     if strict and not passed:
         print(f"diagnostics failed; see {run_dir / 'diagnostics.csv'}", file=sys.stderr)
