@@ -63,6 +63,7 @@ def tiny_data(log_support=(LN3, 0.0, 0.0, 0.0, 0.0), log_oppose=(LN3, 0.0, 0.0, 
         turnout_filled=np.array([0.25, 0.25]),
         turnout_centre=0.25,
         on_cycle=np.zeros(2),
+        log_votes_cast=np.full(2, np.nan),
         component_idx=np.array([0, 1, 2, 3, 3]),
         component_race=np.array([0, 0, 1, 1]),
         component_share=np.array([0.6, 0.4, 0.5, 0.5]),
@@ -252,10 +253,11 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     race_cycle = cr.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
     folds = sorted(set(per_candidate.cycle))
     assert folds == sorted(c for c in data.cycles if (race_cycle != c).sum() >= 5)
-    assert len(weights_seen["vote_share"]) == 2 * len(folds)  # latent and plug-in
-    for weights, cycle in zip(weights_seen["vote_share"], folds * 2, strict=True):
+    n_models = 4  # carryover, carryover_t, latent and plug-in (fit.vote_share_builders)
+    assert len(weights_seen["vote_share"]) == n_models * len(folds)
+    for weights, cycle in zip(weights_seen["vote_share"], folds * n_models, strict=True):
         np.testing.assert_array_equal(weights, (race_cycle != cycle).astype(float))
-    for model in ("vote_share_latent", "vote_share_plugin"):
+    for model in ("vote_share_carryover", "vote_share_latent", "vote_share_plugin"):
         s = summary[(summary.scope == "all races") & (summary.model == model)].iloc[0]
         assert (s.log_score, s.brier, s.accuracy) == (0.0, 0.0, 1.0), model
         assert s.races == per_candidate[per_candidate.model == model].race_id.nunique()
