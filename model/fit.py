@@ -282,11 +282,10 @@ def model_comparison(idata_by_model: dict) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pareto k warnings: the table carries the k values
         table = az.compare(fits, var_name="vote_share_race")
+        max_k = {m: float(az.loo(fits[m], var_name="vote_share_race", pointwise=True).pareto_k.max()) for m in fits}
     keep = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning") if c in table]
     out = table[keep].rename_axis("model").reset_index()
-    out["max_pareto_k"] = [
-        float(az.loo(fits[m], var_name="vote_share_race", pointwise=True).pareto_k.max()) for m in out.model
-    ]
+    out["max_pareto_k"] = out.model.map(max_k)
     return out
 
 
