@@ -92,14 +92,3 @@ def decomposition(idata, cd: CarryoverData, focus: dict[str, str] = CONTESTED) -
     return pd.DataFrame(
         rows, columns=["race_id", "candidate_id", "opponent_id", "step", "label", "mean_pp", "lo_pp", "hi_pp"]
     )
-
-
-def check_sums(table: pd.DataFrame) -> float:
-    """Largest gap, in points, between the primary share plus the modelled steps and the expected share."""
-    gaps = []
-    for _race, g in table.groupby("race_id"):
-        m = g.set_index("step").mean_pp
-        gaps.append(
-            abs(m["primary"] + m[["carry_over", "consolidation", "money", "backing", "electorate"]].sum() - m["fitted"])
-        )
-    return max(gaps, default=0.0)
