@@ -14,18 +14,32 @@ CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup data fit report models browser test test-slow lint bench sbc clean
+.PHONY: help setup lock data fit report models browser test test-slow lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml scripts/find-python
+# Exact versions come from requirements.lock (made by `make lock`); the project itself is installed on top without
+# resolving anything, and check-lock fails the install unless `pip freeze` is exactly the lock.
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python scripts/check-lock
 	@py=$$(scripts/find-python) || exit 1; echo "using $$py"; \
 	  "$$py" -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && \
-	  $(PY) -m pip install -q -e '.[dev]'
+	  $(PY) -m pip install -q -r requirements.lock && \
+	  $(PY) -m pip install -q --no-deps -e . && \
+	  $(PY) scripts/check-lock --exact
 	@touch $@
 
-setup: $(VENV)/.installed ## create .venv with a Python >= 3.12 and install the package + dev tools
+setup: $(VENV)/.installed ## create .venv with a Python >= 3.12 and install the locked versions + the package
+
+UV_VERSION := 0.13.9
+LOCK_TOOLS := .lock-tools
+# One lock for every Python >= 3.12 (--universal: markers where a pin differs by platform or version).
+# Pins already in requirements.lock are kept unless UPGRADE=1 (then every package goes to its newest allowed version).
+lock: ## refresh requirements.lock from pyproject.toml (UPGRADE=1 to move every pin to the newest allowed)
+	@test -x $(LOCK_TOOLS)/bin/uv || { py=$$(scripts/find-python) || exit 1; \
+	  "$$py" -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/python -m pip install -q uv==$(UV_VERSION); }
+	$(LOCK_TOOLS)/bin/uv pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.12 \
+	  --custom-compile-command "make lock" -o requirements.lock $(if $(UPGRADE),--upgrade)
 
 $(CLEAN)/.built: $(VENV)/.installed $(RAW_CSV) $(SRC)
 	$(PY) -m model data --raw $(DATA) --out $(CLEAN) --coverage data/COVERAGE.md
@@ -61,7 +75,7 @@ browser: ## install headless Chromium (Debian package) for the report test, if m
 test: $(VENV)/.installed browser ## fast test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"
 
-test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a fit killed midway (about 5 min)
+test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a real fit killed by fault injection (about 5 min)
 	$(PY) -m pytest -q -m slow
 
 lint: $(VENV)/.installed ## ruff

@@ -254,6 +254,7 @@ def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
         turnout=np.tile(data.turnout, k),
         turnout_filled=np.tile(data.turnout_filled, k),
         on_cycle=np.tile(data.on_cycle, k),
+        log_votes_cast=np.tile(data.log_votes_cast, k),
         component_idx=np.tile(data.component_idx, k) + copies * n_comp,
         component_race=np.tile(data.component_race, k) + np.repeat(np.arange(k), n_comp) * n_race,
         component_share=np.tile(data.component_share, k),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,24 @@ MONEY_COLUMNS = (
     "n_combined",
     "money_bounds",
 )
+# LAUSD board elections moved to the statewide even-year dates in 2020.
+ON_CYCLE_FROM = 2020
+# Clean-table columns that hold whole numbers: written without decimals, empty where unknown.
+INTEGER_COLUMNS = (
+    "cycle",
+    "district",
+    "rank",
+    "votes",
+    "n_candidates",
+    "registered_voters",
+    "ballots_cast",
+    "votes_cast",
+    "n_money_figures",
+    "n_combined",
+    "d_incumbent",
+    "d_utla",
+    "d_ccsa",
+)
 ROUND_OF_SCOPE = {
     "primary": ("primary", "special_primary"),
     "general": ("general", "special_general"),
@@ -37,7 +54,8 @@ ROUND_OF_SCOPE = {
 
 def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
     """Return one row per candidate per race: the best count (certified > semi-official > preliminary,
-    then latest), preferring a count that covers every candidate of the race."""
+    then latest), preferring a count with a figure for every candidate of the race, then a two-candidate count
+    printing one share (the other share is its complement)."""
     r = results.assign(_rank=results.count_status.map(STATUS_RANK))
     chosen = []
     for _race_id, race in r.groupby("race_id", sort=True):
@@ -45,14 +63,30 @@ def choose_counts(results: pd.DataFrame) -> pd.DataFrame:
         sets = []
         for (status_rank, as_of), count in race.groupby(["_rank", "as_of"]):
             has = count[count.votes.notna() | count.pct_reported.notna()]
-            covers = set(has.candidate_id) == cands
-            sets.append((not covers, status_rank, _neg_date(as_of), count))
+            # A derived complement is weaker than printed figures for both, and better than no figure at all.
+            coverage = 0 if set(has.candidate_id) == cands else 1 if _complement_count(count, cands) else 2
+            sets.append((coverage, status_rank, _neg_date(as_of), count))
         sets.sort(key=lambda s: s[:3])
         best = sets[0][3]
         missing = cands - set(best.candidate_id)
         extra = race[race.candidate_id.isin(missing)].sort_values(["_rank", "as_of"]).drop_duplicates("candidate_id")
+        if sets[0][0] == 1:
+            # The complement belongs to this count: figures another count gives the other candidate are not mixed in.
+            printed = best[best.pct_reported.notna()].iloc[0]
+            extra = extra.assign(
+                votes=np.nan,
+                pct_reported=np.nan,
+                count_status=printed.count_status,
+                as_of=printed.as_of,
+                source_ids=printed.source_ids,
+            )
         chosen.append(pd.concat([best, extra]))
     return pd.concat(chosen).drop(columns="_rank").reset_index(drop=True)
+
+
+def _complement_count(count: pd.DataFrame, cands: set[str]) -> bool:
+    """Whether count is a two-candidate count that prints exactly one candidate's share."""
+    return len(cands) == 2 and int(count.pct_reported.notna().sum()) == 1
 
 
 def _neg_date(iso: str) -> int:
@@ -61,23 +95,46 @@ def _neg_date(iso: str) -> int:
 
 
 def vote_shares(counts: pd.DataFrame) -> pd.DataFrame:
-    """Add vote_share (0-1) and share_basis: votes/total when every candidate has votes, else percents
-    renormalised to sum to 1; NaN where neither is known."""
+    """Add vote_share (0-1) and share_basis per candidate: votes/total when every candidate has votes ('votes'),
+    else percents renormalised to sum to 1 ('pct'); in a two-candidate race with one printed percent, the other
+    share is 100 minus it ('complement'); else the printed percent alone ('pct_partial') or NaN ('missing')."""
     out = []
     for _, race in counts.groupby("race_id", sort=True):
         race = race.copy()
+        pct = race.pct_reported
         if race.votes.notna().all() and race.votes.sum() > 0:
             race["vote_share"] = race.votes / race.votes.sum()
             race["share_basis"] = "votes"
-        elif race.pct_reported.notna().all() and race.pct_reported.sum() > 0:
-            race["vote_share"] = race.pct_reported / race.pct_reported.sum()
+        elif pct.notna().all() and pct.sum() > 0:
+            race["vote_share"] = pct / pct.sum()
             race["share_basis"] = "pct"
+        elif len(race) == 2 and pct.notna().sum() == 1:
+            printed = pct.dropna().iloc[0]
+            race["vote_share"] = np.where(pct.notna(), printed / 100, 1 - printed / 100)
+            race["share_basis"] = np.where(pct.notna(), "pct", "complement")
         else:
-            pct = race.pct_reported.where(race.pct_reported.notna(), np.nan)
             race["vote_share"] = pct / 100
             race["share_basis"] = np.where(pct.notna(), "pct_partial", "missing")
         out.append(race)
     return pd.concat(out)
+
+
+def votes_cast(results: pd.DataFrame) -> pd.DataFrame:
+    """Per race: the sum of candidate votes in the best count (certified > semi-official > preliminary, then
+    latest) that has votes for every candidate of the race, and that count's status; races without one are left out."""
+    r = results.assign(_rank=results.count_status.map(STATUS_RANK))
+    rows = []
+    for race_id, race in r.groupby("race_id", sort=True):
+        cands = set(race.candidate_id)
+        complete = [
+            (status_rank, _neg_date(as_of), count.votes.sum(), count.count_status.iloc[0])
+            for (status_rank, as_of), count in race.groupby(["_rank", "as_of"])
+            if set(count.candidate_id[count.votes.notna()]) == cands
+        ]
+        if complete:
+            _rank, _date, total, status = min(complete)
+            rows.append({"race_id": race_id, "sum_votes": total, "sum_votes_status": status})
+    return pd.DataFrame(rows, columns=["race_id", "sum_votes", "sum_votes_status"])
 
 
 def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -155,9 +212,10 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     races, results = t["races"], t["results"]
     counts = vote_shares(choose_counts(results))
     df = counts.merge(races.drop(columns=["_row", "source_ids", "notes", "count_status"]), on="race_id")
-    # Counts beat a printed percentage: the percentage is rounded and sometimes county-wide.
-    df["turnout"] = (df.ballots_cast / df.registered_voters).fillna(df.turnout_pct / 100)
-    df["on_cycle"] = df.cycle >= 2020  # LAUSD moved to statewide even-year elections in 2020
+    df = df.merge(votes_cast(results), on="race_id", how="left")
+    df = df.assign(**turnout_columns(df))
+    df["era"] = era(df.cycle)
+    df["on_cycle"] = df.era == "on-cycle"
     df["seat_open"] = df.seat == "open"
     df["n_candidates"] = df.groupby("race_id").candidate_id.transform("size")
     # Tied shares are ranked by candidate id, not by the order of rows in results.csv.
@@ -203,6 +261,7 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "district",
         "seat_open",
         "on_cycle",
+        "era",
         "candidate_id",
         "name",
         "incumbent",
@@ -218,6 +277,11 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "registered_voters",
         "ballots_cast",
         "turnout",
+        "turnout_basis",
+        "citywide_turnout",
+        "votes_cast",
+        "votes_cast_basis",
+        "votes_cast_status",
         "utla",
         "ccsa",
         "seiu99",
@@ -228,6 +292,35 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "own_spent_usd",
     ]
     return df[keep].sort_values(["date", "district", "rank", "candidate_id"]).reset_index(drop=True)
+
+
+def turnout_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """District turnout (0-1) and its basis, citywide turnout (0-1, never district turnout), and the votes cast
+    in the round (ballots cast where printed, else the sum of candidate votes of one complete count) with its basis
+    and, for a sum, the status of the count summed (an election-night sum understates the round's electorate)."""
+    # Counts beat a printed percentage: the percentage is rounded.
+    counted = df.ballots_cast / df.registered_voters
+    printed = df.turnout_pct / 100
+    return {
+        "turnout": counted.fillna(printed),
+        "turnout_basis": pd.Series(
+            np.select([counted.notna(), printed.notna()], ["ballots/registered", "district_pct"], "none"), df.index
+        ),
+        "citywide_turnout": df.citywide_turnout_pct / 100,
+        "votes_cast": df.ballots_cast.fillna(df.sum_votes),
+        "votes_cast_basis": pd.Series(
+            np.select([df.ballots_cast.notna(), df.sum_votes.notna()], ["ballots_cast", "sum_votes"], "none"),
+            df.index,
+        ),
+        "votes_cast_status": df.sum_votes_status.where(df.ballots_cast.isna() & df.sum_votes.notna(), ""),
+    }
+
+
+def era(cycle: pd.Series) -> pd.Series:
+    """'on-cycle' for LAUSD's even-year elections from ON_CYCLE_FROM (consolidated with statewide ones), else
+    'off-cycle' (the odd-year stand-alone elections before, and any odd-year special after)."""
+    on = (cycle >= ON_CYCLE_FROM) & (cycle % 2 == 0)
+    return pd.Series(np.where(on, "on-cycle", "off-cycle"), cycle.index)
 
 
 def _scope(round_: str) -> str:
@@ -260,8 +353,14 @@ def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
                 "candidate_b": b.candidate_id,
                 "share_a": share_a,
                 "logit_share_a": float(np.log(share_a / (1 - share_a))),
+                "share_basis": ";".join(sorted({a.share_basis, b.share_basis})),
                 "turnout": a.turnout,
+                "turnout_basis": a.turnout_basis,
+                "votes_cast": a.votes_cast,
+                "votes_cast_basis": a.votes_cast_basis,
+                "votes_cast_status": a.votes_cast_status,
                 "on_cycle": a.on_cycle,
+                "era": a.era,
                 "count_status": a.count_status,
                 "d_log_support": np.log1p(a.support_usd / 1e3) - np.log1p(b.support_usd / 1e3),
                 "d_log_oppose": np.log1p(a.oppose_usd / 1e3) - np.log1p(b.oppose_usd / 1e3),
@@ -285,26 +384,45 @@ def _pct(turnout: pd.Series) -> str:
     return "—" if t.empty else f"{100 * t.iloc[0]:.0f}%"
 
 
+def _cast_basis(facts: pd.Series) -> str:
+    """'ballots_cast', or 'sum_votes, <status of the count summed>'."""
+    return ", ".join(x for x in (facts.votes_cast_basis, facts.votes_cast_status) if x)
+
+
+def _tally(values: pd.Series) -> str:
+    """'a 3, b 1': how many race-rounds have each value, in alphabetical order."""
+    return ", ".join(f"{k} {n}" for k, n in sorted(values.value_counts().items()))
+
+
 def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
     """COVERAGE.md: one row per race-round, one column per field group."""
     lines = [
         "# Coverage of the LAUSD race dataset",
         "",
         "Generated by `make data`; do not edit. One row per race-round. "
-        "votes: candidates with vote counts / all candidates; share: basis of vote shares; "
+        "era: off-cycle (odd-year, stand-alone) or on-cycle (even-year from 2020); "
+        "votes: candidates with vote counts / all candidates; share: basis of vote shares (complement = 100 minus "
+        "the other candidate's printed percent); votes cast: ballots cast where printed, else the sum of candidate "
+        "votes of one complete count (basis, and the status of the count summed, in brackets); turnout: district "
+        "turnout and its basis; citywide: citywide turnout that day, never used as district turnout; "
         "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).",
         "",
-        "| race | round | seat | count status | candidates | votes | share | registered | ballots "
-        "| turnout | UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| race | round | era | seat | count status | candidates | votes | share | registered | ballots | votes cast "
+        "| turnout | turnout basis | citywide | UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    facts = cr.drop_duplicates("race_id").set_index("race_id")
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
         g = cr[cr.race_id == rec["race_id"]]
         n = len(g)
+        f = facts.loc[rec["race_id"]] if rec["race_id"] in facts.index else None
+        cast = "—" if f is None or pd.isna(f.votes_cast) else f"{_count(f.votes_cast)} ({_cast_basis(f)})"
         lines.append(
-            f"| {rec['race_id']} | {rec['round']} | {rec['seat']} | {rec['count_status'] or 'no count'} | {n} "
+            f"| {rec['race_id']} | {rec['round']} | {era(pd.Series([rec['cycle']])).iloc[0]} | {rec['seat']} "
+            f"| {rec['count_status'] or 'no count'} | {n} "
             f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
-            f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} | {_pct(g.turnout)} "
+            f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} | {cast} | {_pct(g.turnout)} "
+            f"| {'—' if f is None else f.turnout_basis} | {_pct(g.citywide_turnout)} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
             f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
         )
@@ -316,24 +434,29 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         f"Race-rounds: {n_r}; certified counts: {cert} ({cert / n_r:.0%}); "
         f"with any IE figure for a candidate: {with_money} ({with_money / n_r:.0%}).",
         "",
+        f"District turnout by basis: {_tally(facts.turnout_basis)}; votes cast by basis: "
+        f"{_tally(facts.votes_cast_basis)}; eras: {_tally(facts.era)}; "
+        f"candidate shares that are complements: {int((cr.share_basis == 'complement').sum())}.",
+        "",
     ]
     return "\n".join(lines)
 
 
 def _csv(frame: pd.DataFrame) -> str:
-    """Deterministic CSV text (fixed float format, LF line ends)."""
-    return frame.to_csv(index=False, lineterminator="\n", float_format="%.6f")
+    """Deterministic CSV text (fixed float format, whole-number columns as integers, LF line ends)."""
+    whole = {c: "Int64" for c in INTEGER_COLUMNS if c in frame}
+    return frame.astype(whole).to_csv(index=False, lineterminator="\n", float_format="%.6f")
 
 
 def build_all(raw_dir: Path, out_dir: Path, coverage_path: Path) -> str:
     """Validate raw, write clean tables and COVERAGE.md atomically; return a one-line summary."""
+    out_dir = Path(out_dir)
+    atomic.recover_all(out_dir.parent)  # a build killed mid-swap: its previous outputs come back first
     t = load_raw(raw_dir)
     cr = candidate_races(t)
     h2h = head_to_head(cr)
     cov = coverage_markdown(t["races"], cr)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=".clean.", dir=out_dir.parent))
+    staged = atomic.staging_dir(out_dir)
     try:
         (staged / "candidate_races.csv").write_text(_csv(cr), encoding="utf-8")
         (staged / "head_to_head.csv").write_text(_csv(h2h), encoding="utf-8")
@@ -341,5 +464,6 @@ def build_all(raw_dir: Path, out_dir: Path, coverage_path: Path) -> str:
     finally:
         if staged.exists():
             shutil.rmtree(staged)
+    atomic.fault_point("before_coverage")
     atomic.write_text(Path(coverage_path), cov)
     return f"built {len(cr)} candidate-race rows, {len(h2h)} head-to-head races into {out_dir}"

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "models":
             print(models_listing())
         elif args.command == "report":
+            from model.atomic import recover_all
             from model.report import write_report
 
+            recover_all(args.runs)  # a fit killed mid-swap: its previous run comes back before it is read
             md, page = write_report(args.runs, args.out)
             print(f"wrote {md} and {page}")
     except UserError as err:

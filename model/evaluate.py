@@ -1,4 +1,5 @@
-"""Leave-one-cycle-out skill: fit on the other cycles, predict the held-out cycle's winners, against baselines."""
+"""Out-of-sample skill: leave one cycle out, and forecast each runoff from everything before it (its primary
+included); registered models against baselines whose confidence is learnt on the training races."""
 
 from __future__ import annotations
 
@@ -14,26 +15,33 @@ from model.sampling import SamplerSettings, sample_each
 
 __all__ = [
     "BASELINE_CONFIDENCE",
+    "CALIBRATED",
+    "all_baselines",
     "baseline_probabilities",
     "head_to_head_probabilities",
+    "learnt_confidence",
     "leave_one_cycle_out",
     "loco_folds",
     "loco_unavailable",
     "primary_leaders",
+    "runoff_forecast",
     "scores",
+    "summarise",
 ]
 
 # A baseline that names one winner gets this probability for it (the rest is split evenly), so its log
 # score is finite when it is wrong; 0.9 is generous to the baselines (they are right about 70-80 % of the time).
+# The fixed-confidence baselines are shown beside calibrated ones, whose confidence is learnt on the training races.
 BASELINE_CONFIDENCE = 0.9
+CALIBRATED = " (calibrated)"
+COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
-def baseline_probabilities(test: pd.DataFrame, cr: pd.DataFrame) -> dict[str, np.ndarray]:
-    """P(first) per candidate row under each baseline; a baseline with no pick in a race splits evenly."""
-    out = {}
+def baseline_picks(test: pd.DataFrame, cr: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each baseline's pick (True for the candidate it names) per candidate row."""
     money = test.support_usd + test.oppose_usd.groupby(test.race_id).transform("sum") - test.oppose_usd
     leaders = primary_leaders(cr)
-    picks = {
+    return {
         "incumbent wins": test.incumbent.astype(bool),
         # "more outside money" counts IE for a candidate and IE against their rivals as on their side.
         "more outside money wins": money.eq(money.groupby(test.race_id).transform("max")) & (money > 0),
@@ -41,17 +49,47 @@ def baseline_probabilities(test: pd.DataFrame, cr: pd.DataFrame) -> dict[str, np
             [leaders.get((r, c), False) for r, c in zip(test.race_id, test.candidate_id, strict=True)], index=test.index
         ),
     }
-    for name, pick in picks.items():
+
+
+def baseline_probabilities(
+    test: pd.DataFrame, cr: pd.DataFrame, confidence: float | dict[str, float] = BASELINE_CONFIDENCE
+) -> dict[str, np.ndarray]:
+    """P(first) per candidate row under each baseline: its pick gets `confidence` (one number, or one per
+    baseline name), the others share the rest; a baseline with no single pick in a race splits evenly."""
+    out = {}
+    for name, pick in baseline_picks(test, cr).items():
+        conf = confidence[name] if isinstance(confidence, dict) else confidence
         p = np.zeros(len(test))
         for _race, idx in test.groupby("race_id").indices.items():
             chosen = pick.to_numpy()[idx]
             k = len(idx)
             if chosen.sum() == 1:
-                p[idx] = np.where(chosen, BASELINE_CONFIDENCE, (1 - BASELINE_CONFIDENCE) / max(k - 1, 1))
+                p[idx] = np.where(chosen, conf, (1 - conf) / max(k - 1, 1))
             else:
                 p[idx] = 1.0 / k
         out[name] = p
     return out
+
+
+def learnt_confidence(train: pd.DataFrame, cr: pd.DataFrame) -> dict[str, float]:
+    """Each baseline's hit rate on the training races where it names one candidate, (hits + 1) / (picks + 2)
+    (Laplace's rule: a rule never tried says 1/2, one right every time still leaves room to be wrong)."""
+    out = {}
+    for name, pick in baseline_picks(train, cr).items():
+        hits = picks = 0
+        for _race, idx in train.groupby("race_id").indices.items():
+            chosen = pick.to_numpy()[idx]
+            if chosen.sum() == 1:
+                picks += 1
+                hits += int(train["rank"].to_numpy()[idx][chosen.argmax()] == 1)
+        out[name] = (hits + 1) / (picks + 2)
+    return out
+
+
+def all_baselines(test: pd.DataFrame, train: pd.DataFrame, cr: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Fixed-confidence baselines and the same rules with their confidence learnt on the training races."""
+    calibrated = baseline_probabilities(test, cr, learnt_confidence(train, cr))
+    return {**baseline_probabilities(test, cr), **{k + CALIBRATED: v for k, v in calibrated.items()}}
 
 
 def primary_leaders(cr: pd.DataFrame) -> dict[tuple[str, str], bool]:
@@ -134,7 +172,7 @@ def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: S
             settings,
         )
         fits[model.name] = (model, {c for _k, c, _u in usable}, draws_by_fold)
-    rows = []
+    rows, hits = [], []
     rng = np.random.default_rng(seed)
     for _k, cycle in folds:
         held_out = (data.frame.cycle == cycle).to_numpy()
@@ -142,8 +180,12 @@ def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: S
         probs = {}
         for name, (model, cycles, draws_by_fold) in fits.items():
             if cycle in cycles:
-                probs[name] = model.p_first(next(draws_by_fold), inputs, held_out, rng)
-        probs.update(baseline_probabilities(frame, cr))
+                idata = next(draws_by_fold)
+                probs[name] = model.p_first(idata, inputs, held_out, rng)
+                h = model.interval_hits(idata, inputs, race_cycles(inputs) == cycle, rng)
+                if h is not None:
+                    hits.append(h.assign(model=name, cycle=cycle))
+        probs.update(all_baselines(frame, data.frame[~held_out], cr))
         for model_name, p in probs.items():
             rows.append(
                 frame[["race_id", "candidate_id", "rank"]].assign(
@@ -152,15 +194,64 @@ def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: S
             )
     per_candidate = pd.concat(rows, ignore_index=True)
     runoff = set(cr.race_id[cr["round"].isin(["general", "special_general"])])
+    return per_candidate, summarise(per_candidate, runoff, pd.concat(hits) if hits else None)
+
+
+def summarise(per_candidate: pd.DataFrame, runoff: set[str], hits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Scores per scope (all races, runoffs) and model, with the interval coverage of held-out shares."""
     summary = []
     for scope in ("all races", "runoffs"):
         subset = per_candidate if scope == "all races" else per_candidate[per_candidate.race_id.isin(runoff)]
-        for model_name, g in subset.groupby("model", sort=False):
-            summary.append(
-                {
-                    "scope": scope,
-                    "model": model_name,
-                    **scores(g.p_first.to_numpy(), g["first"].to_numpy(), g.race_id.to_numpy()),
-                }
+        for model, g in subset.groupby("model", sort=False):
+            row = {"scope": scope, "model": model, **scores(g.p_first.to_numpy(), g["first"].to_numpy(), g.race_id)}
+            if hits is not None and scope == "all races" and (hits.model == model).any():
+                h = hits[hits.model == model]
+                row.update({c.replace("in", "coverage"): h[c].mean() for c in h.columns if c.startswith("in")})
+                row["n_shares"] = len(h)
+            summary.append(row)
+    return pd.DataFrame(summary)
+
+
+def runoff_forecast(source, priors: dict[str, Prior], seed: int, settings: SamplerSettings, names=None):
+    """Each runoff predicted from a fit to every race-round before it, its own primary included (what a
+    campaign knows in March), by the main model and every registered model that asks to be compared there
+    (BayesModel.runoff_forecast), beside the baselines; returns (per-candidate rows, summary).
+
+    names: the registered models fitted in this run (default all); a model must also support train_update."""
+    inputs = source if isinstance(source, Inputs) else load_inputs(source)
+    cr, data = inputs.cr, inputs.data
+    per_race = data.frame.drop_duplicates("race_id").set_index("race_id").loc[data.race_ids]
+    dates = per_race.date.to_numpy()
+    runoffs = [
+        k
+        for k in range(data.n_race)
+        if per_race["round"].iloc[k] in ("general", "special_general")
+        and (dates < dates[k]).sum() >= MIN_TRAINING_RACES
+    ]
+    fits = {}
+    for _position, model in models.bayesian(names):
+        if not (model.runoff_forecast or model.name == models.main_name()) or model.cannot_run(inputs):
+            continue
+        updates = [model.train_update(inputs, dates < dates[k]) for k in runoffs]
+        if not runoffs or any(u is None for u in updates):
+            continue
+        seeds = [seed + 200 + model.loco_seed_offset + k for k in runoffs]
+        fits[model.name] = (model, sample_each(model.build(inputs, priors, weighted=True), updates, seeds, settings))
+    rng = np.random.default_rng(seed + 1)
+    rows = []
+    for k in runoffs:
+        test_rows = data.race_idx == k
+        frame = data.frame[test_rows]
+        probs = {name: model.p_first(next(it), inputs, test_rows, rng) for name, (model, it) in fits.items()}
+        probs.update(all_baselines(frame, data.frame[(dates < dates[k])[data.race_idx]], cr))
+        for name, p in probs.items():
+            rows.append(
+                frame[["race_id", "candidate_id", "rank"]].assign(
+                    model=name, p_first=p, first=(frame["rank"] == 1).astype(int).to_numpy()
+                )
             )
-    return per_candidate, pd.DataFrame(summary)
+    if not rows:
+        return pd.DataFrame(), pd.DataFrame()
+    per_candidate = pd.concat(rows, ignore_index=True)
+    summary = summarise(per_candidate, set(per_candidate.race_id))
+    return per_candidate, summary.query("scope == 'all races'").assign(scope="runoff forecast")

@@ -53,7 +53,8 @@ class VoteShareData:
     turnout: np.ndarray  # (race,) observed turnout 0-1, NaN when unknown
     turnout_filled: np.ndarray  # (race,) turnout with unknowns imputed by the era's observed mean
     turnout_centre: float  # mean of turnout_filled: centring there keeps main effects and interactions apart
-    on_cycle: np.ndarray  # (race,) 0/1
+    on_cycle: np.ndarray  # (race,) 0/1 era flag: 1 = on-cycle (LAUSD's even-year elections from 2020), 0 = off-cycle
+    log_votes_cast: np.ndarray  # (race,) log votes cast (electorate size; basis in frame.votes_cast_basis), NaN unknown
     component_idx: np.ndarray  # (candidate,) Dirichlet component: own share, or the race's lump of unknowns
     component_race: np.ndarray  # (component,)
     component_share: np.ndarray  # (component,) observed share of each component
@@ -246,6 +247,7 @@ def vote_share_data(
         turnout_filled=filled,
         turnout_centre=float(filled.mean()),
         on_cycle=per_race.on_cycle.astype(float).to_numpy(),
+        log_votes_cast=np.log(per_race.votes_cast.to_numpy(dtype=float)),
         component_idx=comp_idx,
         component_race=comp_race,
         component_share=comp_share,

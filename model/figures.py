@@ -199,7 +199,7 @@ def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> 
     axes[1].hist(sup, bins=40)
     axes[1].set_xlabel("prior effect of doubling support IE (points of share)")
     fig.suptitle(
-        f"Prior predictive check: preset '{preset}' (90 % of doubling effect within "
+        f"Prior predictive check of the main model: preset '{preset}' (90 % of doubling effect within "
         f"{eff.lo_pp.iloc[0]:.1f} to {eff.hi_pp.iloc[0]:.1f} points)"
     )
     fig.savefig(out / f"prior_predictive-{preset}.png", dpi=90, bbox_inches="tight")
@@ -228,3 +228,81 @@ def write_figures(out: Path, result: dict) -> None:
     if result.get("main_model"):
         for i, preset in enumerate(PRESETS):
             prior_predictive_figure(out, result, preset, seed=1000 + i)
+    if (run / "decomposition.csv").is_file():
+        decomposition_figure(out, pd.read_csv(run / "decomposition.csv"))
+
+
+def decomposition_figure(out: Path, table: pd.DataFrame) -> None:
+    """Waterfall per contested runoff: from the finalist's two-way primary share, through each modelled change,
+    to the expected and the actual runoff share (bars: means; whiskers: 90 % intervals)."""
+    races = list(dict.fromkeys(table.race_id))
+    if not races:
+        return
+    ncols = min(3, len(races))
+    nrows = -(-len(races) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 3.6 * nrows), squeeze=False)
+    order = list(dict.fromkeys(table.step))
+    for ax in axes.ravel()[len(races) :]:
+        ax.set_visible(False)
+    for ax, race in zip(axes.ravel(), races, strict=False):
+        g = table[table.race_id == race].set_index("step").reindex(order)
+        level, x = 0.0, np.arange(len(order))
+        for i, step in enumerate(order):
+            m, lo, hi = g.loc[step, ["mean_pp", "lo_pp", "hi_pp"]]
+            if step in ("primary", "fitted", "actual"):
+                ax.bar(i, m, color="#4d4d4d" if step != "fitted" else "#0072B2", width=0.6)
+                level = m if step != "actual" else level
+            else:
+                base = level if step != "residual" else g.loc["fitted", "mean_pp"]
+                ax.bar(i, m, bottom=base, color="#009E73" if m >= 0 else "#D55E00", width=0.6)
+                level = base + m if step != "residual" else level
+                ax.errorbar(i, base + m, yerr=[[m - lo], [hi - m]], color="black", capsize=3, lw=1)
+        ax.axhline(50, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, [s.replace("_", " ") for s in order], fontsize=8, rotation=40, ha="right")
+        ax.set_ylabel("two-way share (%)")
+        cand, opp = g.candidate_id.dropna().iloc[0], g.opponent_id.dropna().iloc[0]
+        ax.set_title(f"{race}: {cand} vs {opp}", fontsize=9)
+        ax.set_ylim(0, 100)
+    fig.suptitle(
+        "Primary to runoff: the winner's two-way share step by step (green: towards the winner; orange: away;"
+        " whiskers: 90 % intervals)",
+        x=0.01,
+        ha="left",
+    )
+    fig.tight_layout()
+    fig.savefig(out / "decomposition.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def calibration_figure(
+    out: Path,
+    predictions: pd.DataFrame,
+    models: list[str],
+    name: str = "calibration-loco.png",
+    title: str = "Leave one cycle out: predicted vs actual winners",
+) -> None:
+    """Reliability diagram: predicted P(finishing first) in bins against how often those candidates did, with
+    the number of candidates per bin; a calibrated forecaster lies on the diagonal."""
+    bins = np.linspace(0, 1, 6)
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]
+    for k, model in enumerate(models):
+        g = predictions[predictions.model == model]
+        if g.empty:
+            continue
+        which = np.clip(np.digitize(g.p_first, bins) - 1, 0, len(bins) - 2)
+        stats = (
+            g.assign(bin=which).groupby("bin").agg(p=("p_first", "mean"), hit=("first", "mean"), n=("first", "size"))
+        )
+        ax.plot(stats.p, stats.hit, "o-", color=palette[k % len(palette)], label=model)
+        for r in stats.itertuples():
+            ax.annotate(str(r.n), (r.p, r.hit), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("predicted P(finishing first), binned (numbers: candidates per bin)")
+    ax.set_ylabel("share who finished first")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.savefig(out / name, dpi=90, bbox_inches="tight")
+    plt.close(fig)

@@ -10,7 +10,6 @@ import json
 import platform
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import asdict
@@ -25,8 +24,8 @@ import pymc as pm
 from model import atomic, classical, models
 from model.diagnostics import check_table
 from model.errors import UserError
-from model.evaluate import leave_one_cycle_out, loco_unavailable
-from model.figures import PRESETS, write_figures
+from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
+from model.figures import PRESETS, calibration_figure, write_figures
 from model.models.base import BayesModel, Inputs, draws, load_inputs
 from model.points import points_effects
 from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
@@ -36,6 +35,7 @@ from model.provenance import (
     code_hash,
     file_hash,
     git_commit,
+    lock_state,
     model_code_hash,
     raw_data_hash,
 )
@@ -177,6 +177,7 @@ def run_fit(
     """Fit everything (or the named models) into runs/<run-id>/ (reusing a finished run with the same inputs);
     return the run directory and whether every gated diagnostic passed."""
     settings = settings or SamplerSettings()
+    atomic.recover_all(runs_dir)  # a fit killed mid-swap: its previous run comes back first
     for name in models_to_fit or []:
         models.get(name)  # an unknown name stops here, before any work
     priors_path = resolve_preset(priors_name)
@@ -190,6 +191,7 @@ def run_fit(
         "settings": asdict(settings),
         "code": code_hash(),
         "models": sorted(models_to_fit) if models_to_fit else "all",
+        "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
     }
     run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
     run_dir = Path(runs_dir) / run_id
@@ -202,7 +204,7 @@ def run_fit(
     result = fit_models(raw_dir, priors, seed, settings, progress, models_to_fit)
     result["priors_name"] = priors_name
     Path(runs_dir).mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=runs_dir))
+    staged = atomic.staging_dir(run_dir)
     try:
         passed = write_run(staged, result, seed)
         manifest = {
@@ -220,6 +222,7 @@ def run_fit(
             "model_code_hash": model_code_hash(),
             "python": platform.python_version(),
             "packages": {p: metadata.version(p) for p in PACKAGES},
+            **lock_state(),
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
             "diagnostics_passed": passed,
             "main_model": result["main_model"],
@@ -230,16 +233,47 @@ def run_fit(
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         atomic.make_readable(staged)  # mkdtemp made it 0700
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        staged.rename(run_dir)
+        atomic.fault_point("manifest")
+        atomic.replace_dir(staged, run_dir)  # a --refit of the same run id swaps, never deletes first
     finally:
         if staged.exists():
             shutil.rmtree(staged)
+    atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     if strict and not passed:
         print(f"diagnostics failed; see {run_dir / 'diagnostics.csv'}", file=sys.stderr)
     return run_dir, passed
+
+
+def model_comparison(result: dict) -> pd.DataFrame:
+    """PSIS-LOO of the fitted models that share the main model's likelihood (same races, same pointwise
+    variable), best first, with the largest Pareto k of each; empty when fewer than two such models."""
+    main = result["main_model"]
+    if main is None:
+        return pd.DataFrame()
+    var = result["models"][main].loo_var
+    fits = {n: i for n, i in result["idata"].items() if result["models"][n].loo_var == var}
+    if len(fits) < 2:
+        return pd.DataFrame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pareto k warnings: the table carries the k values
+        table = az.compare(fits, var_name=var)
+        max_k = {m: float(az.loo(fits[m], var_name=var, pointwise=True).pareto_k.max()) for m in fits}
+    keep = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning") if c in table]
+    out = table[keep].rename_axis("model").reset_index()
+    out["max_pareto_k"] = out.model.map(max_k)
+    return out
+
+
+def calibration_compared(result: dict, summary: pd.DataFrame) -> list[str]:
+    """Models in the calibration figure: the main model, the best other fitted model, and the two best
+    calibrated baselines (by leave-one-cycle-out log score on all races)."""
+    scored = summary[summary.scope == "all races"].sort_values("log_score", ascending=False)
+    fitted = [m for m in scored.model if m in result["idata"]]
+    main = result["main_model"]
+    others = [m for m in fitted if m != main][:1]
+    baselines = [m for m in scored.model if m.endswith(CALIBRATED)][:2]
+    return [m for m in (main, *others, *baselines) if m in set(scored.model)]
 
 
 def models_manifest(result: dict) -> dict[str, dict]:
@@ -281,6 +315,9 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     if main is not None:
         for stem, table in fitted[main].tables(result["idata"][main], inputs, rng, reference).items():
             table.to_csv(out / f"{stem}.csv", index=False)
+        comparison = model_comparison(result)
+        if len(comparison):
+            comparison.to_csv(out / "model-comparison.csv", index=False)
     inputs.data.frame.to_csv(out / "model_rows.csv", index=False)
     t0 = time.perf_counter()
     if main is not None:
@@ -300,5 +337,13 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
             )
             per_candidate.to_csv(out / "loco-predictions.csv", index=False)
             summary.to_csv(out / "loco-summary.csv", index=False)
+            calibration_figure(out / "figures", per_candidate, calibration_compared(result, summary))
     result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    if result.get("runoff_forecast", True) and main is not None:
+        per_candidate, summary = runoff_forecast(inputs, result["priors"], seed, result["secondary"], result["names"])
+        if len(per_candidate):
+            per_candidate.to_csv(out / "runoff-forecast-predictions.csv", index=False)
+            summary.to_csv(out / "runoff-forecast-summary.csv", index=False)
+    result["wall_s"]["runoff_forecast"] = round(time.perf_counter() - t0, 2)
     return bool(checks.passed.all()) if len(checks) else False

@@ -35,18 +35,30 @@ POSITIVE = {"sigma"}
 # one unit is an e-fold (x2.7) increase in spending; 0.5 per unit would mean +12 points at 50 % share
 # for each e-fold, an implausibly large effect that a weakly informative prior still allows.
 DEFAULT_PRIORS: dict[str, Prior] = {
-    "beta_support": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "support IE for the candidate, per log(1+$k)"),
+    "beta_support": Prior("normal", {"mu": 0.0, "sigma": 0.2}, "support IE for the candidate, per log(1+$k)"),
     "beta_oppose": Prior(
-        "normal", {"mu": 0.0, "sigma": 0.5}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
+        "normal", {"mu": 0.0, "sigma": 0.2}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
     ),
-    "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 1.0}, "incumbent on the ballot"),
+    "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "incumbent on the ballot"),
     "beta_turnout_support": Prior(
         "normal", {"mu": 0.0, "sigma": 0.25}, "extra support-IE effect per 10 points of turnout, per log(1+$k)"
     ),
     "tau_cycle": Prior("halfnormal", {"sigma": 0.1}, "sd across cycles of the support and oppose effects"),
     "tau_district": Prior("halfnormal", {"sigma": 0.1}, "sd across districts of the support and oppose effects"),
+    # exp(3.5 +/- 2 x 0.5) = 12-90: a race's shares scatter by 5-14 points around their expectation. A wider
+    # prior (sd 1) put prior mass on concentrations below 5, where a five-way race hands one candidate ~100 %.
     "concentration": Prior(
-        "lognormal", {"mu": 3.5, "sigma": 1.0}, "Dirichlet concentration of shares (higher = less noise)"
+        "lognormal", {"mu": 3.5, "sigma": 0.5}, "Dirichlet concentration of shares (higher = less noise)"
+    ),
+    # The candidate-aware model (model/models/carryover.py). A strength sd of 0.5 on the logit scale lets one candidate
+    # run some 12 points above or below what the covariates say, about the spread of LAUSD primaries.
+    "sigma_candidate": Prior("halfnormal", {"sigma": 0.5}, "sd of a candidate's strength across races (logit)"),
+    # 1 = the runoff starts at the finalists' two-way primary share; 0.25 allows dilution or amplification.
+    "beta_primary_share": Prior(
+        "normal", {"mu": 1.0, "sigma": 0.25}, "runoff log-share per unit log of the finalist's primary share"
+    ),
+    "beta_consolidation": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.3}, "runoff gain per 10 pts of aligned eliminated candidates' primary vote"
     ),
     "sigma_head_to_head": Prior("halfnormal", {"sigma": 1.0}, "residual sd of the head-to-head logit share"),
     "money_log_mu": Prior("normal", {"mu": 5.0, "sigma": 1.5}, "mean of log true IE ($k) per candidate and stance"),
@@ -55,14 +67,17 @@ DEFAULT_PRIORS: dict[str, Prior] = {
 
 
 # Documented defaults of the priors an endorsement term adds (model/terms.py), used when the priors file does not
-# name them: an endorsement moves the log-odds of a candidate's share by about +-1 at most (+-23 points at 50 %);
+# name them: an endorsement moves the log-odds of a candidate's share by about +-0.5 at 1 sd (+-12 points at 50 %);
 # its turnout and on-cycle interactions by half that. The report lists the terms that used these defaults.
 TERM_PRIOR_DEFAULTS = {
-    "beta_": (0.0, 1.0, "{label}"),
+    "beta_": (0.0, 0.5, "{label}"),
     "beta_turnout_": (0.0, 0.5, "extra {label} effect per 10 points of turnout"),
     # On-cycle (even-year, statewide-ballot) turnout is several times off-cycle turnout; this term carries that
     # jump, which no race-level turnout figure yet measures for LAUSD's 2020-2026 races (data/COVERAGE.md).
     "beta_oncycle_": (0.0, 0.5, "extra {label} effect in on-cycle (even-year, high-turnout) elections"),
+    # The candidate-aware model's runoff term: the primary-to-runoff change in log votes cast (one unit = an
+    # e-fold, e.g. an off-cycle primary to an on-cycle November runoff) shifts the term's candidates by this.
+    "beta_electorate_": (0.0, 0.5, "extra {label} effect per unit change in log votes cast, primary to runoff"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "pymc", "pytensor", "arviz", "nutpie", "xarray")
@@ -49,6 +50,31 @@ def model_code_hash() -> str:
         p = PACKAGE_DIR / name
         paths += sorted(p.glob("*.py")) if p.is_dir() else [p]
     return file_hash(paths)
+
+
+LOCK_FILE = PACKAGE_DIR.parent / "requirements.lock"
+
+
+def lock_state(lock: Path = LOCK_FILE) -> dict[str, str | bool | None]:
+    """sha256 (first 16 hex) of requirements.lock and whether every pin in it is installed at its version
+    (both None when there is no lock, e.g. an installed wheel)."""
+    if not lock.exists():
+        return {"lock_sha256": None, "lock_matches": None}
+    from packaging.markers import Marker
+
+    matches = True
+    for line in lock.read_text().splitlines():
+        name, sep, rest = line.partition("==")
+        if not sep or line.startswith((" ", "#")):
+            continue
+        version, _, marker = (part.strip() for part in rest.partition(";"))
+        if marker and not Marker(marker).evaluate():
+            continue
+        try:
+            matches &= metadata.version(name.strip()) == version
+        except metadata.PackageNotFoundError:
+            matches = False
+    return {"lock_sha256": file_hash([lock]), "lock_matches": matches}
 
 
 def git_commit() -> str:

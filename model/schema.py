@@ -55,10 +55,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "citywide_turnout_pct",
             "pct",
             required=False,
-            doc=(
-                "citywide or countywide turnout that day (not the district's); kept apart, never used as district "
-                "turnout"
-            ),
+            doc="citywide or countywide turnout that day, not the district's; never used as district turnout",
         ),
         Column(
             "count_status",

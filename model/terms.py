@@ -21,7 +21,8 @@ BUNDLED_RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 @dataclass(frozen=True)
 class Term:
     """An endorser modelled as a term: endorsed candidates get beta_<term> on the log-odds of their share;
-    turnout_interactions adds beta_turnout_<term> (per 10 points of turnout) and beta_oncycle_<term>."""
+    turnout_interactions adds beta_turnout_<term> (per 10 points of turnout), beta_oncycle_<term> and, in the
+    candidate-aware model's runoffs, beta_electorate_<term> (per unit change in log votes cast)."""
 
     endorser: str  # as written in endorsements.csv
     term: str  # parameter-name stem
@@ -31,7 +32,8 @@ class Term:
     @property
     def parameters(self) -> tuple[str, ...]:
         """The parameters (and prior names) this term adds."""
-        extra = (f"beta_turnout_{self.term}", f"beta_oncycle_{self.term}") if self.turnout_interactions else ()
+        stems = ("beta_turnout_", "beta_oncycle_", "beta_electorate_")
+        extra = tuple(f"{stem}{self.term}" for stem in stems) if self.turnout_interactions else ()
         return (f"beta_{self.term}", *extra)
 
 

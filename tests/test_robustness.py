@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from model import atomic
 from model.build import MONEY_COLUMNS, build_all, candidate_races
 from model.cli import main
 from model.features import VoteShareData, vote_share_data
@@ -390,31 +390,17 @@ def test_file_saved_in_a_legacy_encoding_is_named_with_the_first_bad_line(raw_sr
     assert not (tmp_path / "out").exists()
 
 
-# ---------------------------------------------------------------- interrupted runs
+# ---------------------------------------------------------------- interrupted runs (fault injection, model/atomic.py)
 
 
-def start(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
-    """Start `python -m model ARGS` from the repository's code with output to log."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with log.open("wb") as fh:
-        return subprocess.Popen(
-            [sys.executable, "-m", "model", *args], cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT
-        )
-
-
-def kill_when(proc: subprocess.Popen, ready, timeout: float) -> bool:
-    """SIGKILL proc once ready() holds (polled without sleeping); return False if proc ended first."""
-    end = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < end:
-        if ready():
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return True
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-        return True
-    return False
+def run_module(args: list[str], cwd: Path, fault: str | None = None, swap: str | None = None):
+    """Run `python -m model ARGS` from the repository's code to the end, or until it kills itself at the
+    atomic.FAULT_STEPS step named by fault; swap='journal' forces the rename-and-journal swap."""
+    env = {k: v for k, v in os.environ.items() if k not in (atomic.FAULT_ENV, atomic.SWAP_ENV)}
+    env["PYTHONPATH"] = str(REPO)
+    env.update({atomic.FAULT_ENV: fault} if fault else {})
+    env.update({atomic.SWAP_ENV: swap} if swap else {})
+    return subprocess.run([sys.executable, "-m", "model", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def change_one_amount(raw: Path) -> None:
@@ -429,32 +415,144 @@ def part(snap: dict[str, bytes], prefix: str) -> dict[str, bytes]:
     return {k: v for k, v in snap.items() if k.startswith(prefix)}
 
 
-@pytest.mark.parametrize("moment", ["computing", "writing"])
-def test_killed_data_build_leaves_the_previous_output_whole(raw_src, built, tmp_path, moment):
-    """Killed while computing, nothing changes; killed while writing, each output is wholly old or wholly new."""
+@pytest.fixture(scope="module")
+def changed(raw_src, tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    """Raw data with one dollar figure changed, and a snapshot of what it builds."""
+    root = tmp_path_factory.mktemp("changed")
+    raw = copy_raw(raw_src, root / "raw")
+    change_one_amount(raw)
+    build_all(raw, root / "out" / "clean", root / "out" / "COVERAGE.md")
+    return raw, snapshot(root / "out")
+
+
+# (fault step, swap mode, data/clean right after the kill, data/clean after the next start). COVERAGE.md is written
+# last, so it is the previous one after every kill. Exchange (the default on Linux) never empties the path; only the
+# rename-and-journal swap has a step where data/clean is missing, and the next start must restore it.
+DATA_KILLS = [
+    ("staged", None, "old", "old"),
+    ("file_written", None, "old", "old"),  # the first atomic file write is the swap's journal
+    ("journal", None, "old", "old"),
+    ("swapped", None, "new", "new"),
+    ("before_coverage", None, "new", "new"),
+    ("between_renames", "journal", "missing", "old"),
+    ("swapped", "journal", "new", "new"),
+]
+
+
+@pytest.mark.parametrize(
+    ("step", "swap", "right_after", "after_restart"),
+    DATA_KILLS,
+    ids=[f"{s}-{m or 'exchange'}" for s, m, *_ in DATA_KILLS],
+)
+def test_data_build_killed_at_each_step_leaves_or_restores_whole_outputs(
+    raw_src, built, changed, tmp_path, step, swap, right_after, after_restart
+):
+    """SIGKILL at a named step, then a next start whose raw data fail validation (exit 2): recovery runs before
+    validation, so every output is wholly the previous or wholly the new build, and no staging file is left."""
     root = tmp_path / "out"
     shutil.copytree(built, root)
     before = snapshot(root)
-    raw = copy_raw(raw_src, tmp_path / "raw")
-    change_one_amount(raw)
+    raw, new = changed
+    want = {"old": part(before, "clean"), "new": part(new, "clean"), "missing": {}}
     args = ["data", "--raw", str(raw), "--out", str(root / "clean"), "--coverage", str(root / "COVERAGE.md")]
-    t0 = time.monotonic()
-    proc = start(args, tmp_path, tmp_path / "data.log")
-    if moment == "computing":
-        # Imports alone take longer than half a second, so the build has written nothing yet.
-        killed = kill_when(proc, lambda: time.monotonic() > t0 + 0.5, timeout=60)
-    else:
-        killed = kill_when(proc, lambda: any(n.startswith(".") for n in os.listdir(root)), timeout=60)
-    assert proc.returncode in (0, -signal.SIGKILL), (tmp_path / "data.log").read_text()
+    killed = run_module(args, tmp_path, fault=step, swap=swap)
+    assert killed.returncode == -signal.SIGKILL, f"the fault at {step} did not fire: {killed.stderr[-2000:]}"
     mid = snapshot(root)
-    assert run_data(raw, root)[0] == 0
+    assert part(mid, "clean") == want[right_after]
+    assert part(mid, "COVERAGE.md") == part(before, "COVERAGE.md")
+    bad = copy_raw(raw, tmp_path / "bad")
+    rows = read_rows(bad / "results.csv")
+    rows[1][rows[0].index("votes")] = "many"
+    write_rows(bad / "results.csv", rows)
+    code, err = run_data(bad, root)
+    assert code == 2 and "results.csv:2" in err, err
     after = snapshot(root)
-    if moment == "computing":
-        assert killed
-        assert_same_files(mid, before)
-    for name in ("clean", "COVERAGE.md"):
-        assert part(mid, name) in (part(before, name), part(after, name)), f"{name} is neither old nor new"
-    assert part(after, "clean") != part(before, "clean")
+    assert part(after, "clean") == want[after_restart]
+    assert part(after, "COVERAGE.md") == part(before, "COVERAGE.md")
+    assert not [k for k in after if k.startswith(".")], "a journal, staging directory or temp file was left"
+
+
+# A `model fit` whose sampling and table writing are replaced by a one-file stand-in: the run-directory
+# bookkeeping (staging, manifest, swap, LATEST) is the real code, and it takes seconds instead of minutes.
+FAKE_FIT = """
+import sys
+from pathlib import Path
+import model.fit as fit
+def fit_models(raw_dir, priors, seed, settings, progress):
+    return {"wall_s": {"fake": 0.0}}
+def write_run(out, result, seed):
+    (out / "table.csv").write_text(f"seed {seed} {sys.argv[4]}")
+    return True
+fit.fit_models, fit.write_run = fit_models, write_run
+fit.run_fit(Path(sys.argv[1]), "default", int(sys.argv[3]), Path(sys.argv[2]), reuse=False)
+"""
+
+
+def fake_fit_here(monkeypatch, runs: Path, seed: int, tag: str) -> None:
+    """FAKE_FIT in this process (a finished fit, or the next start after a killed one)."""
+    import model.fit as fit
+
+    def write_run(out, result, seed):
+        (out / "table.csv").write_text(f"seed {seed} {tag}")
+        return True
+
+    monkeypatch.setattr(fit, "fit_models", lambda *args: {"wall_s": {"fake": 0.0}})
+    monkeypatch.setattr(fit, "write_run", write_run)
+    fit.run_fit(RAW, "default", seed, runs, reuse=False)
+
+
+def fake_fit(runs: Path, seed: int, tag: str, fault: str | None = None, swap: str | None = None):
+    """Run FAKE_FIT in a child process (so it can be killed); returns the completed process."""
+    env = {k: v for k, v in os.environ.items() if k not in (atomic.FAULT_ENV, atomic.SWAP_ENV)}
+    env["PYTHONPATH"] = str(REPO)
+    env.update({atomic.FAULT_ENV: fault} if fault else {})
+    env.update({atomic.SWAP_ENV: swap} if swap else {})
+    args = [sys.executable, "-c", FAKE_FIT, str(RAW), str(runs), str(seed), tag]
+    return subprocess.run(args, cwd=runs.parent, env=env, capture_output=True, text=True)
+
+
+def complete_runs(runs: Path) -> dict[str, str]:
+    """Run id -> its table's text, for every run directory holding a manifest (not hidden staging directories)."""
+    return {
+        d.name: (d / "table.csv").read_text()
+        for d in sorted(runs.iterdir())
+        if not d.name.startswith(".") and (d / "manifest.json").exists()
+    }
+
+
+# (fault step, swap mode, seed of the killed fit: 1 = a --refit of the previous run's id, 2 = a new run id)
+FIT_KILLS = [
+    ("manifest", None, 2),
+    ("before_latest", None, 2),
+    ("swapped", None, 1),
+    ("between_renames", "journal", 1),
+]
+
+
+@pytest.mark.parametrize(("step", "swap", "seed"), FIT_KILLS, ids=[f"{s}-{m or 'exchange'}" for s, m, _ in FIT_KILLS])
+def test_fit_killed_at_each_step_leaves_or_restores_the_previous_run_and_latest(
+    tmp_path, monkeypatch, step, swap, seed
+):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    fake_fit_here(monkeypatch, runs, 1, "first")
+    first_id = (runs / "LATEST").read_text().strip()
+    before = complete_runs(runs)
+    killed = fake_fit(runs, seed, "second", fault=step, swap=swap)
+    assert killed.returncode == -signal.SIGKILL, f"the fault at {step} did not fire: {killed.stderr[-2000:]}"
+    assert (runs / "LATEST").read_text().strip() == first_id
+    mid = complete_runs(runs)
+    if step == "between_renames":
+        assert first_id not in mid  # the journal swap's one empty moment, which the next start repairs
+    elif step == "swapped":
+        assert mid == {first_id: "seed 1 second"}  # the refit is complete in place
+    else:
+        assert {k: v for k, v in mid.items() if k == first_id} == before
+    fake_fit_here(monkeypatch, runs, 3, "third")  # the next start
+    after = complete_runs(runs)
+    assert after[first_id] == ("seed 1 second" if step == "swapped" else "seed 1 first")
+    assert (runs / "LATEST").read_text().strip() in after
+    assert not [p.name for p in runs.iterdir() if p.name.startswith(".")], "a journal or staging run was left"
 
 
 def fit_args(raw: Path, tmp: Path, seed: int) -> list[str]:
@@ -465,28 +563,21 @@ def fit_args(raw: Path, tmp: Path, seed: int) -> list[str]:
     ]
 
 
-def run_module(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run `python -m model ARGS` from the repository's code to the end."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "model", *args], cwd=cwd, env=env, capture_output=True, text=True)
-
-
 @pytest.mark.slow
-def test_killed_fit_leaves_the_previous_run_and_latest_untouched(raw_src, tmp_path):
-    """Three short fits (minutes): a finished one, one killed while writing its run, and a rerun that succeeds."""
+def test_real_fit_killed_after_its_manifest_leaves_the_previous_run_and_latest_untouched(raw_src, tmp_path):
+    """Three short real fits (minutes): a finished one, one killed (fault injection) once its run is completely
+    written in staging, and a rerun that succeeds and leaves nothing behind."""
     runs = tmp_path / "runs"
     first = run_module(fit_args(raw_src, tmp_path, 1), tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     before = snapshot(runs)
-    proc = start(fit_args(raw_src, tmp_path, 2), tmp_path, tmp_path / "fit.log")
-    # The staging directory .<run-id>.* appears once sampling is done and the run is being written: kill it then.
-    staging = lambda: any(n.startswith(".default-") for n in os.listdir(runs))  # noqa: E731
-    assert kill_when(proc, staging, timeout=900), (tmp_path / "fit.log").read_text()[-2000:]
-    mid = snapshot(runs)
-    assert all(mid.get(name) == content for name, content in before.items()), "the previous run or LATEST changed"
+    killed = run_module(fit_args(raw_src, tmp_path, 2), tmp_path, fault="manifest")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert snapshot(runs) == {**before, **part(snapshot(runs), ".")}, "the previous run or LATEST changed"
     again = run_module(fit_args(raw_src, tmp_path, 2), tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     after = snapshot(runs)
     assert after["LATEST"] != before["LATEST"]
     assert f"{after['LATEST'].decode().strip()}/manifest.json" in after
     assert all(after.get(name) == content for name, content in before.items() if name != "LATEST")
+    assert not part(after, "."), "the killed fit's staging run was left"

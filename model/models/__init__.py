@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from model.errors import UserError
 from model.models.base import BayesModel, Effect, Inputs, draws, load_inputs, posterior_draws, prior_rv
+from model.models.carryover import VoteShareCarryover, VoteShareCarryoverT
 from model.models.head_to_head import HeadToHead
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
@@ -51,9 +52,12 @@ def bayesian(names: list[str] | None = None) -> list[tuple[int, BayesModel]]:
     return [(i, m) for i, m in enumerate(REGISTRY.values()) if not names or m.name in names]
 
 
-register(VoteShareLatent(), main=True)
+register(VoteShareLatent())
 register(VoteSharePlugin())
 register(HeadToHead())
+# Chosen as main by PSIS-LOO and the posterior predictive checks on the fitted data (README, "The models").
+register(VoteShareCarryover(), main=True)
+register(VoteShareCarryoverT())
 
 __all__ = [
     "REGISTRY",

@@ -98,6 +98,11 @@ class BayesModel:
         most votes in its race), for leave-one-cycle-out; held_out is a boolean mask over those rows.
       loco_update(inputs, cycle) -> pm.Data values of the weighted model that drop the cycle's races from
         the likelihood, or None when the other cycles cannot support a fit.
+      train_update(inputs, race_mask) -> pm.Data values that fit only the race-rounds of inputs.data where
+        race_mask is True (the runoff forecast), or None when the model cannot (default).
+      runoff_forecast: True to be fitted in the runoff forecast beside the main model (default False).
+      interval_hits(idata, inputs, held_out_race, rng) -> per held-out share, whether its 50 % and 90 %
+        predictive intervals cover it (columns in50, in90), or None (default: the model predicts no shares).
     Gates and figures
       gated: prefixes of posterior variables whose R-hat/ESS gate the fit; figure_vars: the variables of
         rank and trace plots; observed_var, loo_var, ppc_xlabel; sbc_parameters: scalars ranked in SBC
@@ -131,6 +136,7 @@ class BayesModel:
     # Leave-one-cycle-out seeds are seed + loco_seed_offset + fold index: kept per model so that folds of
     # different models do not share seeds and earlier runs' numbers stay reproducible.
     loco_seed_offset: int = 0
+    runoff_forecast: bool = False
 
     def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
         """Variables of the rank and trace figures on these inputs (default: figure_vars)."""
@@ -166,6 +172,16 @@ class BayesModel:
 
     def loco_update(self, inputs: Inputs, cycle: int) -> dict[str, np.ndarray] | None:
         """pm.Data values that hold out one cycle, or None when the fold cannot be fitted."""
+        return None
+
+    def train_update(self, inputs: Inputs, race_mask: np.ndarray) -> dict[str, np.ndarray] | None:
+        """pm.Data values that fit only the masked race-rounds, or None when the model cannot."""
+        return None
+
+    def interval_hits(
+        self, idata, inputs: Inputs, held_out_race: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame | None:
+        """Whether held-out shares fall in their 50 % and 90 % predictive intervals, or None."""
         return None
 
     def p_first(self, idata, inputs: Inputs, held_out: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -28,6 +28,7 @@ from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
+COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
 class VoteShareModel(BayesModel):
@@ -245,6 +246,28 @@ class VoteShareModel(BayesModel):
         if not (race_cycle == cycle).any() or (race_cycle != cycle).sum() < MIN_TRAINING_RACES:
             return None
         return {"race_weight": (race_cycle != cycle).astype(float)}
+
+    def train_update(self, inputs: Inputs, race_mask: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Race weights 1 on the masked race-rounds, 0 elsewhere; None with fewer than MIN_TRAINING_RACES."""
+        if race_mask.sum() < MIN_TRAINING_RACES:
+            return None
+        return {"race_weight": race_mask.astype(float)}
+
+    def interval_hits(
+        self, idata, inputs: Inputs, held_out_race: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame | None:
+        """Per held-out component with an observed share of its own: whether its central 50 % and 90 %
+        predictive intervals contain the observed share."""
+        data = inputs.data
+        pred = component_predictive(draws(idata, "eta"), draws(idata, "concentration"), data, rng)
+        members = np.bincount(data.component_idx, minlength=len(data.component_share))
+        keep = held_out_race[data.component_race] & (members == 1)
+        out = pd.DataFrame({"component": np.array(data.component_label)[keep]})
+        for level in COVERAGE_LEVELS:
+            lo, hi = np.quantile(pred[:, keep], [(1 - level) / 2, (1 + level) / 2], axis=0)
+            y = data.component_share[keep]
+            out[f"in{int(level * 100)}"] = ((y >= lo) & (y <= hi)).astype(float)
+        return out
 
     def p_first(self, idata, inputs: Inputs, held_out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """P(most votes) of the held-out candidate rows under the Dirichlet predictive."""

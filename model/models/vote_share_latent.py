@@ -38,6 +38,7 @@ class VoteShareLatent(VoteShareModel):
         "figures (exact, about, at least, running totals, combined sums) constrain."
     )
     sbc_parameters = (*VoteShareModel.sbc_parameters, "money_log_mu", "money_log_sigma")
+    runoff_forecast = True  # the cross-sectional benchmark of the candidate-aware main model
 
     def cannot_run(self, inputs: Inputs) -> str | None:
         """Also needs at least one reported IE figure: with none there is no money to measure."""

@@ -173,7 +173,8 @@ def section_models(run: Run) -> list[Block]:
             f"{sampler.get('draws', '?')} draws after {sampler.get('tune', '?')} tuning steps, target acceptance "
             f"{sampler.get('target_accept', '?')}; seed {m.get('seed', '?')}. Wall time: {wall or '?'}. "
             f"Run `{m.get('run_id', run.path.name)}`, git commit `{str(m.get('git_commit', '?'))[:12]}`, "
-            f"data hash `{m.get('data_hash', '?')}`. Packages: {packages or '?'}."
+            f"data hash `{m.get('data_hash', '?')}`. Packages: {packages or '?'}; requirements.lock "
+            f"`{m.get('lock_sha256', '?')}` ({'matched' if m.get('lock_matches') else 'NOT matched'} by the install)."
         ),
     ]
 
