@@ -101,6 +101,25 @@ def posterior_ranks(idata, truth: dict[str, np.ndarray], parameters: tuple[str, 
     return rows
 
 
+def simulated_datasets(spec, model: pm.Model, design: Inputs, n_sims: int, seed: int):
+    """(truths, pm.Data updates, fit seeds) of n_sims datasets simulated from a registered model at prior draws.
+
+    The truths come from one prior-predictive call seeded by `seed`; the data of prior draw s are drawn with
+    np.random.default_rng(seed + s). Spare prior draws replace the simulations the model rejects (a share that
+    underflowed: simulate returns None); RuntimeError when even 2 n_sims draws do not give n_sims datasets."""
+    truths, updates, fit_seeds = [], [], []
+    for s, truth in enumerate(prior_draws(model, 2 * n_sims, seed)):
+        rng = np.random.default_rng(seed + s)
+        update = spec.simulate(design, truth, rng)
+        if update is not None:
+            truths.append(truth)
+            updates.append(update)
+            fit_seeds.append(int(rng.integers(2**31)))
+        if len(truths) == n_sims:
+            return truths, updates, fit_seeds
+    raise RuntimeError(f"{spec.name}: only {len(truths)} of {2 * n_sims} simulated datasets had no zero share")
+
+
 def run_sbc(
     model_name: str,
     n_sims: int,
@@ -129,20 +148,7 @@ def run_sbc(
     model = spec.build(design, priors)
     # The data's endorsement terms, where this model has them (a variant may leave terms out of its eta).
     parameters = tuple(p for p in spec.sbc_parameters_for(design) if p in model.named_vars)
-    # Spare prior draws for the simulations rejected because a share underflowed (simulate returns None).
-    candidates = prior_draws(model, 2 * n_sims, seed)
-    truths, updates, fit_seeds = [], [], []
-    for s, truth in enumerate(candidates):
-        rng = np.random.default_rng(seed + s)
-        update = spec.simulate(design, truth, rng)
-        if update is not None:
-            truths.append(truth)
-            updates.append(update)
-            fit_seeds.append(int(rng.integers(2**31)))
-        if len(truths) == n_sims:
-            break
-    if len(truths) < n_sims:
-        raise RuntimeError(f"{model_name}: only {len(truths)} of {2 * n_sims} simulated datasets had no zero share")
+    truths, updates, fit_seeds = simulated_datasets(spec, model, design, n_sims, seed)
     rows = []
     t0 = time.perf_counter()
     for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
