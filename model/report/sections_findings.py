@@ -155,6 +155,11 @@ def skill_sentence(run: Run) -> str | None:
             f"; the best simple rule, '{best}', named {100 * b.accuracy:.0f} %, and by log score the model is {better} "
             f"({m.log_score:.2f} against {b.log_score:.2f})".replace("-", "−")
         )
+    forecast = run.tables.get("runoff-forecast-summary", pd.DataFrame())
+    hit = forecast[forecast.model == main] if "model" in forecast else forecast
+    if not hit.empty:
+        k, total = round(float(hit.accuracy.iloc[0]) * int(hit.races.iloc[0])), int(hit.races.iloc[0])
+        text += f"; forecasting each runoff from earlier races only, it named {k} of {total} winners"
     return text + ". [Details](#skill)"
 
 

@@ -182,6 +182,7 @@ def round_blocks(run: Run, rid: str, rows: pd.DataFrame, raw: tuple, used: list[
     header = ("candidate", "votes", "share %", "result", "model's share % [90 %]", "IE for", "IE against")
     blocks.append(Table(header, tuple(lines)))
     blocks.append(Para(count_line(rid, counts, sources, run, modelled, used)))
+    blocks += forecast_blocks(run, rid, dict(zip(mine.candidate_id, mine.name, strict=True)))
     blocks += figure_blocks(rid, figures, dict(zip(mine.candidate_id, mine.name, strict=True)), sources, used)
     if modelled and not cf.empty:
         blocks += counterfactual_blocks(run, cf.loc[[c for c in mine.candidate_id if c in cf.index]])
@@ -239,6 +240,23 @@ def figure_blocks(
             "as the final total; others are totals as of the date shown):"
         ),
         Table(("for / against", "side", "committee", "amount", "as of", "source"), tuple(lines)),
+    ]
+
+
+def forecast_blocks(run: Run, rid: str, names: dict[str, str]) -> list[Block]:
+    """The main model's forecast of a runoff from a fit to earlier races only, when the run has one."""
+    fc = run.tables.get("runoff-forecast-predictions", pd.DataFrame())
+    if fc.empty or not {"race_id", "model", "candidate_id", "p_first"} <= set(fc.columns):
+        return []
+    mine = fc[(fc.race_id == rid) & (fc.model == main_model(run))].sort_values("p_first", ascending=False)
+    if mine.empty:
+        return []
+    odds = ", ".join(f"{names.get(r.candidate_id, r.candidate_id)} {fmt_prob(r.p_first)}" for r in mine.itertuples())
+    return [
+        Para(
+            f"**Forecast from earlier races only** (main model fitted to every race before this one, its own primary "
+            f"included; [how well such forecasts do](#skill)): chance of getting the most votes: {odds}."
+        )
     ]
 
 
