@@ -262,7 +262,8 @@ def test_every_claim_appears_with_a_verdict(report):
 
 def test_claim_verdicts_follow_the_documented_rules(report):
     """Backfire at P = 0.95 is supported; a race without IE cannot tell; 0 in the turnout interval cannot tell."""
-    verdicts = dict(re.findall(r"^\| ([a-z-]+) \| [^|]+ \| [a-z_]+ \| (.+?) \|$", report["md"], re.MULTILINE))
+    pattern = r"^\| \[([a-z-]+)\]\(#claim-[a-z-]+\) \| [^|]+ \| [a-z_]+ \| (.+?) \|$"
+    verdicts = dict(re.findall(pattern, report["md"], re.MULTILINE))
     assert verdicts["ads-backfired"] == SUPPORTED
     assert verdicts["won-outspent"] == SUPPORTED
     assert verdicts["no-ie-race"] == CANNOT_TELL
@@ -310,7 +311,11 @@ def test_stale_run_money_makes_model_claims_untestable(report, png):
     md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
     text = md.read_text()
     assert "The run predates data fixes" in text
-    assert "| ads-backfired | 2020-11-03-D3 | oppose_backfired | the data cannot tell |" in text
+    row = (
+        "| [ads-backfired](#claim-ads-backfired) | [2020-11-03-D3](#race-2020-D3) | oppose_backfired | the data cannot "
+    )
+    row += "tell |"
+    assert row in text
 
 
 def test_regression_coefficients_convert_like_the_bayesian_effects():

@@ -137,8 +137,10 @@ def figure_about(fig: pd.Series, names: dict[str, str]) -> str:
         text = f"for {who('beneficiary_id')}"
     elif fig.stance == "oppose":
         text = f"against {who('target_id')}"
-    else:
-        text = f"for {who('beneficiary_id') or '?'} / against {who('target_id') or '?'} (one combined figure)"
+    elif who("beneficiary_id") and who("target_id"):
+        text = f"for {who('beneficiary_id')} / against {who('target_id')} (one combined figure)"
+    else:  # a combined figure the source gives for a candidate without naming the other side
+        text = f"for and against, about {who('beneficiary_id') or who('target_id')} (one combined figure)"
     shared = ";" in str(fig.beneficiary_id) + str(fig.target_id) and fig.stance != "combined"
     return text + (" (shared)" if shared else "")
 

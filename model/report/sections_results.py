@@ -20,6 +20,7 @@ from model.report.document import (
     main_model,
     model_label,
 )
+from model.report.race_data import race_anchor, race_key
 from model.report.render import verdict_class
 
 FIGURE_CAPTIONS = {
@@ -307,7 +308,15 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
     blocks.append(
         Table(
             ("claim", "race", "test", "verdict"),
-            tuple((c["id"], c.get("race_id") or "all races", c.get("test", "?"), r.verdict) for c, r in results),
+            tuple(
+                (
+                    f"[{c['id']}](#claim-{c['id']})",
+                    f"[{c['race_id']}](#{race_anchor(race_key(c['race_id']))})" if c.get("race_id") else "all races",
+                    c.get("test", "?"),
+                    r.verdict,
+                )
+                for c, r in results
+            ),
         )
     )
     for c, r in results:
