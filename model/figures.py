@@ -298,13 +298,13 @@ def money_by_side_figure(path: Path, cr: pd.DataFrame, floors: pd.DataFrame | No
     totals = table.groupby("cycle")[["known", "at_least"]].sum().reindex(cycles)
     for xi, (known, floor) in zip(x, totals.itertuples(index=False), strict=True):
         total = known + floor
-        label = "none recorded" if total == 0 else f"{'≥ ' if floor > 0 else ''}${total / 1e6:.1f}M"
+        label = "none\nrecorded" if total == 0 else f"{'≥ ' if floor > 0 else ''}${total / 1e6:.1f}M"
         ax.annotate(
             label,
             (xi, (known + floor) / 1e6),
             ha="center",
             va="bottom",
-            fontsize=9,
+            fontsize=9 if total else 7,
             xytext=(0, 2),
             textcoords="offset points",
         )
@@ -344,6 +344,31 @@ def share_vs_money_figure(path: Path, h2h: pd.DataFrame, beta: tuple[float, floa
     ax.set_ylabel("better-funded candidate's share of the two-way vote (%)")
     ax.set_title("Vote share against the outside-money gap (top two of each race)")
     ax.legend(fontsize=8, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def win_probability_reader_figure(path: Path, curve: pd.DataFrame, reference_usd: float) -> None:
+    """P(win) against the ratio of support IE for a general reader: ratios written as '1/4×'..'4×', the 90 % band,
+    and the even-race point marked (colour-blind-safe blue)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    colour = OKABE_ITO["blue"]
+    ax.fill_between(
+        curve.ratio, 100 * curve.p_win_lo, 100 * curve.p_win_hi, color=colour, alpha=0.25, label="90 % interval"
+    )
+    ax.plot(curve.ratio, 100 * curve.p_win_mean, color=colour, lw=2, label="model's estimate")
+    ax.set_xscale("log", base=2)
+    ticks = [r for r in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16) if curve.ratio.min() <= r <= curve.ratio.max()]
+    ax.set_xticks(ticks, [f"1/{round(1 / r)}×" if r < 1 else f"{r:g}×" for r in ticks])
+    ax.minorticks_off()
+    ax.axhline(50, color="grey", lw=0.8)
+    ax.axvline(1, color="grey", lw=0.8, ls=":")
+    ax.set_ylim(0, 100)
+    ax.set_xlabel(f"money spent for the candidate ÷ money spent for the rival (rival at ${reference_usd / 1e3:,.0f}k)")
+    ax.set_ylabel("chance of getting more votes (%)")
+    ax.set_title("Chance of out-polling the rival in an otherwise even two-way race")
+    ax.legend(fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)

@@ -346,10 +346,11 @@ def test_html_has_no_external_resources_except_claim_sources(report):
 
 
 def test_images_are_base64_pngs_that_decode(report):
-    """Each embedded figure decodes to a real image: the 21 diagnostic figures and 4 others of the run, and the
-    spending-by-side and share-against-money figures drawn by the report."""
+    """Each embedded figure decodes to a real image: the 21 diagnostic figures and 3 others of the run (effects, two
+    prior predictive checks), and the spending-by-side, chance-of-winning and share-against-money figures the report
+    draws (the run's own win_probability.png gives way to the report's reader version)."""
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', report["html"])
-    assert len(uris) == len(DIAGNOSTIC_KINDS) * len(MODELS) + 4 + 2
+    assert len(uris) == len(DIAGNOSTIC_KINDS) * len(MODELS) + 3 + 3
     for uri in uris:
         img = mpimg.imread(io.BytesIO(base64.b64decode(uri, validate=True)), format="png")
         assert img.ndim == 3 and img.shape[0] > 10 and img.shape[1] > 10
@@ -368,7 +369,11 @@ def test_outputs_are_written_without_leftover_temp_files(report):
     """Atomic writes leave only the two report files and the report's own figures behind."""
     out = report["page"].parent
     assert sorted(p.name for p in out.iterdir()) == ["figures", "report.html", "report.md"]
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["money-by-side.png", "share-vs-money.png"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "money-by-side.png",
+        "share-vs-money.png",
+        "win-probability.png",
+    ]
 
 
 def test_missing_run_fails_with_one_line_error(tmp_path, capsys):

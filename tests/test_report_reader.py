@@ -140,6 +140,8 @@ def write_run(runs: Path, full: bool = True) -> Path:
     for name in ("effects.png", "win_probability.png"):
         tiny_png(run / "figures" / name)
     if full:
+        for name in ("decomposition.png", "calibration-loco.png"):
+            tiny_png(run / "figures" / name)
         race, focus, rival = DECOMPOSED
         pd.DataFrame(
             [(race, focus, rival, s, f"step {s}", 1.0 + k, k - 2.0, k + 4.0) for k, s in enumerate(STEPS)],
@@ -229,7 +231,8 @@ def test_newer_run_tables_appear_when_the_run_has_them(reader):
     skill = section(reader["md"], "## 4 Predicting races the model has not seen")
     assert "90 % interval covers" in skill and "88 %" in skill and "incumbent wins (calibrated)" in skill
     assert "Forecasting each runoff from earlier races only" in skill and "ELPD" in skill
-    assert "Bayes: candidate-aware (main)" in skill
+    assert "Bayes: candidate-aware (main)" in skill and "calibration-loco.png" in skill
+    assert "decomposition.png" in section(reader["md"], "## 3 Race by race")
     assert "Bayes: candidate-aware" in section(reader["md"], "## What we found")
 
 
@@ -241,6 +244,7 @@ def test_the_report_degrades_without_the_newer_tables(tmp_path):
     assert "### 2017, District 4" in text
     assert "From primary to runoff" not in text and "Forecast from earlier races only" not in text
     assert "Which vote-share model predicts left-out races best" not in text
+    assert "decomposition.png" not in text and "calibration-loco.png" not in text
 
 
 def chromium() -> str | None:

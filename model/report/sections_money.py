@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from model import atomic
-from model.figures import money_by_side, money_by_side_figure, share_vs_money_figure
-from model.report.document import Block, Figure, Heading, Para, Run, main_model, model_label
+from model.figures import money_by_side, money_by_side_figure, share_vs_money_figure, win_probability_reader_figure
+from model.fmt import fmt_interval
+from model.report.document import Block, Figure, Heading, Para, Run, Table, main_model, model_label
 from model.report.race_data import RepoData, floor_sides
 
 
@@ -67,6 +68,30 @@ def section_money(run: Run, repo: RepoData, figures: Path) -> list[Block]:
         ),
         Figure(png, "Outside money for and against candidates by side and year; hatched: includes floors.", alt),
     ]
+    return blocks
+
+
+def win_probability_blocks(run: Run, figures: Path) -> list[Block]:
+    """The chance of winning by spending ratio: a small table at round ratios and the curve (drawn for readers)."""
+    blocks: list[Block] = [Heading(3, "Chance of winning by spending ratio")]
+    wp = run.tables["win_probability"]
+    if wp.empty:
+        return []
+    near = [wp.iloc[int(np.argmin(np.abs(np.log(wp.ratio / t))))] for t in (0.25, 0.5, 1.0, 2.0, 4.0)]
+    rows = tuple((f"{r.ratio:.2g}", fmt_interval(100 * r.p_win_mean, 100 * r.p_win_lo, 100 * r.p_win_hi)) for r in near)
+    blocks.append(Table(("money for the candidate ÷ for the rival", "chance of more votes, % [90 % interval]"), rows))
+    eff = run.tables["effects"]
+    ref = float(eff.reference_usd.iloc[0]) if "reference_usd" in eff and len(eff) else 100_000.0
+    png = draw(figures / "win-probability.png", lambda p: win_probability_reader_figure(p, wp, ref))
+    alt = (
+        "Line chart of the chance of out-polling the rival in an otherwise even two-way race against the ratio of "
+        "money spent for each. "
+        + "; ".join(f"At {r.ratio:.2g} times the rival's money: {100 * r.p_win_mean:.0f} %" for r in near[::2])
+        + "."
+    )
+    blocks.append(
+        Figure(png, "Chance of getting more votes than the rival, by the ratio of money spent for each.", alt)
+    )
     return blocks
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from model.claims import ClaimResult
 from model.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_usd
-from model.report.document import Block, Bullets, Heading, Para, Run, Table, main_model, model_label
+from model.report.document import Block, Bullets, Figure, Heading, Para, Run, Table, main_model, model_label
 from model.report.race_data import (
     RepoData,
     chosen_counts,
@@ -45,12 +45,37 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
             "claims about it, and the sources of every number."
         ),
         index_table(keys, rows, claims, floor_sides(repo.raw)),
+        *decomposition_figure_blocks(run),
     ]
     figures = money_figures(repo.raw)
     counts = chosen_counts(repo.raw)
     for key, race_ids in keys.items():
         blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims)
     return blocks
+
+
+def decomposition_figure_blocks(run: Run) -> list[Block]:
+    """The fit's waterfall of the contested runoffs (figures/decomposition.png), when the run drew one."""
+    png = run.path / "figures" / "decomposition.png"
+    dec = run.tables.get("decomposition", pd.DataFrame())
+    if not png.is_file() or dec.empty:
+        return []
+    steps = []
+    for race_id, g in dec.groupby("race_id", sort=True):
+        at = g.set_index("step").mean_pp
+        parts = [f"{s} {at[s]:.0f} %" for s in ("primary", "fitted", "actual") if s in at]
+        steps.append(f"{race_id} ({g.candidate_id.iloc[0]}): " + ", ".join(parts))
+    alt = (
+        "Waterfall charts, one per contested runoff, from the finalist's two-way primary share through each modelled "
+        "change to the expected and actual runoff share. " + "; ".join(steps) + "."
+    )
+    return [
+        Para(
+            "What moved the contested runoffs, from the primary to the runoff (main model; each race's section has "
+            "the numbers):"
+        ),
+        Figure(png, "Primary-to-runoff decomposition of the contested runoffs (90 % intervals).", alt),
+    ]
 
 
 def race_claims(race_ids: list[str], claims: ClaimResults) -> ClaimResults:

@@ -3,7 +3,6 @@ every race, diagnostic figures)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from model.claims import ONCYCLE_EFFECT, TURNOUT_EFFECT, assess_claim, claims_context, effect_row, money_line
@@ -80,8 +79,8 @@ def main_vs_others(effects: pd.DataFrame, main: str, labels: dict[str, str]) -> 
 
 
 def section_effects(run: Run, pictures: list[Block] | None = None) -> list[Block]:
-    """2 What moves votes: Bayesian and regression estimates side by side in points of share; pictures (the
-    vote-share-against-money figure) go before the comparison of the models."""
+    """2 What moves votes: Bayesian and regression estimates side by side in points of share; pictures (the chance
+    of winning and vote share against money) go before the comparison of the models."""
     eff = run.tables["effects"]
     main = main_model(run)
     ref = float(eff.reference_usd.iloc[0]) if "reference_usd" in eff and len(eff) else 100_000.0
@@ -108,7 +107,6 @@ def section_effects(run: Run, pictures: list[Block] | None = None) -> list[Block
     for r in notes.itertuples():
         blocks.append(Para(f"{model_label(run, r.model)}: not estimated on these data: {r.note}."))
     blocks.append(Figure(run.path / "figures" / "effects.png", "Effects of each model with 90 % intervals."))
-    blocks += win_probability_blocks(run)
     blocks += pictures or []
     blocks.append(Heading(3, "The main model against the other Bayesian models"))
     comparison = main_vs_others(eff, main, labels)
@@ -154,30 +152,6 @@ def effects_reading(eff: pd.DataFrame, main: str) -> list[Block]:
         return []
     note = "For negative ads, a positive effect would mean they helped their target (backfired)."
     return [Para("**Reading the main model.**"), Bullets(tuple(items)), Para(note)]
-
-
-def win_probability_blocks(run: Run) -> list[Block]:
-    """The P(win) figure and a small table at round spending ratios."""
-    blocks: list[Block] = [Heading(3, "Chance of winning by spending ratio")]
-    wp = run.tables["win_probability"]
-    if not wp.empty:
-        rows = []
-        for target in (0.25, 0.5, 1.0, 2.0, 4.0):
-            r = wp.iloc[int(np.argmin(np.abs(np.log(wp.ratio / target))))]
-            rows.append((f"{r.ratio:.2g}", fmt_interval(100 * r.p_win_mean, 100 * r.p_win_lo, 100 * r.p_win_hi)))
-        blocks.append(Table(("support IE ratio (candidate / opponent)", "P(win) in % [90 % interval]"), tuple(rows)))
-    alt = "Line chart of the chance of winning an otherwise even two-way race against the ratio of support money."
-    if not wp.empty:
-        ends = [wp.iloc[int(np.argmin(np.abs(np.log(wp.ratio / t))))] for t in (0.25, 1.0, 4.0)]
-        alt += (
-            " " + "; ".join(f"At {r.ratio:.2g} times the rival's money: {100 * r.p_win_mean:.0f} %" for r in ends) + "."
-        )
-    blocks.append(
-        Figure(
-            run.path / "figures" / "win_probability.png", "P(win) of an otherwise even two-way race by IE ratio.", alt
-        )
-    )
-    return blocks
 
 
 def top_two(cf: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from model.report.document import Block, Heading, Para, Run, Table, bayes_models, main_model, model_label
+from model.report.document import Block, Figure, Heading, Para, Run, Table, bayes_models, main_model, model_label
 
 # loco-summary columns every run has; coverage columns (coverage50, coverage90, ...) come with newer runs.
 SCORE_COLUMNS = ("scope", "model", "races", "log_score", "brier", "accuracy")
@@ -61,6 +61,13 @@ def section_skill(run: Run) -> list[Block]:
         header, rows = score_rows(loco, run)
         blocks.append(Table(header, rows))
         blocks += baseline_comparison(run, loco)
+        png = run.path / "figures" / "calibration-loco.png"
+        if png.is_file():
+            alt = (
+                "Reliability diagram: predicted chance of finishing first, in bins, against how often those "
+                "candidates did, for the main model and baselines; a calibrated forecaster lies on the diagonal."
+            )
+            blocks.append(Figure(png, "Held-out predictions: predicted against actual chance of winning.", alt))
     blocks += runoff_forecast_blocks(run)
     blocks += comparison_blocks(run)
     return blocks
