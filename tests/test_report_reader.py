@@ -287,8 +287,9 @@ def browser(args: list[str], url: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(chromium() is None, reason="no chromium binary installed")
 def test_in_a_1280x800_browser_findings_fit_the_first_screen_and_tables_need_no_scrolling(reader):
-    """Measured in the laid-out page: the findings end above 800 px, no table before the appendix is wider than
-    its box, every image has alt text, every in-page link has a target. The first screen is kept as an artifact."""
+    """Measured in the laid-out page: the findings end within the first screen, no table before the appendix is
+    wider than its box, every image has alt text, every in-page link has a target. The first screen is kept as an
+    artifact."""
     measured = reader["tmp"] / "measured.html"
     measured.write_text(reader["html"].replace("</body>", MEASURE + "</body>"))
     dom = browser(["--virtual-time-budget=20000", "--dump-dom"], measured.resolve().as_uri()).stdout
@@ -296,7 +297,8 @@ def test_in_a_1280x800_browser_findings_fit_the_first_screen_and_tables_need_no_
     assert found, "the measuring script did not run"
     m = json.loads(html.unescape(found.group(1)))
     assert m["viewport"][0] == 1280, m["viewport"]
-    assert m["findings_bottom"] <= 800, m
+    # The first screen is the page's viewport: a 1280x800 window shows about 710 px of page below its own bars.
+    assert m["findings_bottom"] <= min(m["viewport"][1], 800), m
     assert m["main_tables"] > 20 and m["wide_tables"] == [], m["wide_tables"]
     assert m["images"] >= 4 and m["missing_alt"] == 0
     assert m["broken_links"] == []
