@@ -129,7 +129,8 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
         Heading(1, "Outside money and votes in school-board races" if not bundled else LAUSD_TITLE),
         Para(
             f"Run `{m.get('run_id', run.path.name)}`, priors `{m.get('priors_preset', '?')}`. IE = independent "
-            f"expenditure: money outside groups spend for or against a candidate.{checks}"
+            f"expenditure: money outside groups spend for or against a candidate.{checks}",
+            "meta",
         ),
     ]
     reader = [

@@ -26,7 +26,7 @@ figcaption{font-size:.9em;color:#444;font-style:italic}
 .v-cannot-tell{color:#8a5a00;font-weight:bold}.pass{color:#11642a}.fail{color:#a01818;font-weight:bold}
 nav{background:#f2f5f8;padding:.5em 1em;border-radius:4px;font-family:Helvetica,Arial,sans-serif;font-size:.9em}
 code{background:#f0f0f0;padding:0 .2em}
-h1{margin-top:0}body>p:first-of-type{font-size:.85em;color:#555;margin:.2em 0}
+h1{margin-top:0}.meta{font-size:.85em;color:#555;margin:.2em 0}
 #findings{margin-top:.6em}#findings+p,#findings+p+ul{font-size:.97em;line-height:1.42}
 #findings+p+ul li{margin:.25em 0}.lede{color:#444}
 h4{font-family:Helvetica,Arial,sans-serif;color:#1a3550;margin:1.2em 0 .3em}

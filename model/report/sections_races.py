@@ -226,7 +226,7 @@ def count_line(
             ids = ";".join(dict.fromkeys(";".join(mine.source_ids.astype(str)).split(";")))
             used.append(ids)
             kinds = ", ".join(
-                f"{s} as of {a or 'an unstated date'}"
+                f"{str(s).replace('_', '-')} count as of {a if isinstance(a, str) and a else 'an unstated date'}"
                 for s, a in dict.fromkeys(zip(mine.count_status, mine.as_of, strict=True))
             )
             text = f"Votes: {kinds} ({source_links(ids, sources)}). "
@@ -302,7 +302,7 @@ def counterfactual_blocks(run: Run, cf: pd.DataFrame) -> list[Block]:
             "and against) and with no negative ads, and the chance of getting the most votes as fitted / with equal "
             "spending / with no negative ads."
         ),
-        Table(("candidate", "equal spending %", "no negative ads %", "P(most votes)"), lines),
+        Table(("candidate", "equal spending %", "no negative ads %", "P(most votes): fitted / equal / no neg."), lines),
     ]
 
 
