@@ -75,11 +75,12 @@ def race_keys(rows: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
-def round_name(race_id: str, rows: pd.DataFrame) -> str:
-    """'runoff, 2017-05-16' for a race-round."""
+def round_name(race_id: str, rows: pd.DataFrame, mark_preliminary: bool = False) -> str:
+    """'runoff, 2017-05-16' for a race-round ('... (preliminary)' when asked and its count is preliminary)."""
     r = rows[rows.race_id == race_id]
     rnd = str(r["round"].iloc[0]) if "round" in r and len(r) else ""
-    return f"{ROUND_NAMES.get(rnd, rnd or 'round')}, {race_id[:10]}"
+    prelim = mark_preliminary and "count_status" in r and (r.count_status == "preliminary").any()
+    return f"{ROUND_NAMES.get(rnd, rnd or 'round')}, {race_id[:10]}" + (" (preliminary)" if prelim else "")
 
 
 def source_links(ids: str | float, sources: dict[str, pd.Series]) -> str:

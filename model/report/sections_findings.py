@@ -209,7 +209,7 @@ def section_findings(run: Run, claims: ClaimResults) -> list[Block]:
         found = ["The run has no main model, so it estimates no effects; see the models in the appendix."]
     intro = (
         "Effects are points of vote share for a candidate in an otherwise even two-way race; a 90 % interval is the "
-        "range the model puts 90 % probability on."
+        "range the model puts 90 % probability on. Other terms: [glossary](#glossary)."
     )
     return [Heading(2, "What we found", "findings"), Para(intro, "lede"), Bullets((*found, CAVEAT))]
 

@@ -117,7 +117,7 @@ def index_table(
         lines.append(
             (
                 f"[{race_title(key)}](#{race_anchor(key)})",
-                " · ".join(round_name(rid, rows) for rid in race_ids),
+                " · ".join(round_name(rid, rows, mark_preliminary=True) for rid in race_ids),
                 won,
                 spent,
                 verdict_counts(found) if found else "—",
