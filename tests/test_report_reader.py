@@ -307,3 +307,32 @@ def test_in_a_1280x800_browser_findings_fit_the_first_screen_and_tables_need_no_
     assert shot.is_file() and shot.stat().st_size > 10_000
     ARTIFACTS.mkdir(exist_ok=True)  # test-artifacts/ is ignored by git; kept for a person to look at
     shutil.copy(shot, ARTIFACTS / "report-first-screen-1280x800.png")
+
+
+def test_money_by_side_puts_only_the_sides_with_an_at_least_figure_among_the_floors():
+    """Ann's charter money rests on an 'at least' figure, her union money does not; Bob's 'other' money is what his
+    total holds beyond union and charter. Sums per year and side, split into known and floor parts."""
+    from model.figures import money_by_side
+
+    cr = pd.DataFrame(
+        {
+            "race_id": ["2020-11-03-D3", "2020-11-03-D3"],
+            "candidate_id": ["ann", "bob"],
+            "cycle": [2020, 2020],
+            "support_usd": [300.0, 500.0],
+            "oppose_usd": [0.0, 100.0],
+            "support_union_usd": [100.0, 0.0],
+            "support_charter_usd": [200.0, 0.0],
+            "oppose_union_usd": [0.0, 100.0],
+            "oppose_charter_usd": [0.0, 0.0],
+            "money_bounds": ["at_least;exact", "exact"],
+        }
+    )
+    floors = pd.DataFrame({"race_id": ["2020-11-03-D3"], "candidate_id": ["ann"], "side": ["charter or reform"]})
+    got = money_by_side(cr, floors).set_index("side")
+    assert got.loc["charter or reform", ["known", "at_least"]].tolist() == [0.0, 200.0]
+    assert got.loc["union", ["known", "at_least"]].tolist() == [200.0, 0.0]
+    assert got.loc["other or not attributed", ["known", "at_least"]].tolist() == [500.0, 0.0]
+    # Without the raw figures every side of a candidate-round with any 'at least' figure counts as a floor.
+    rough = money_by_side(cr).set_index("side")
+    assert rough.loc["union", ["known", "at_least"]].tolist() == [100.0, 100.0]
