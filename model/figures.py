@@ -343,7 +343,7 @@ def share_vs_money_figure(path: Path, h2h: pd.DataFrame, beta: tuple[float, floa
     ax.set_xlabel("support IE of the better-funded candidate ÷ their rival's (each + $1k)")
     ax.set_ylabel("better-funded candidate's share of the two-way vote (%)")
     ax.set_title("Vote share against the outside-money gap (top two of each race)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)

@@ -123,7 +123,9 @@ def share_money_blocks(run: Run, repo: RepoData, figures: Path) -> list[Block]:
     modelled = set(run.tables["model_rows"].get("race_id", pd.Series(dtype=str)))
     if hit.empty or rows.empty:
         return []
-    h2h = top_two_money(rows[rows.race_id.isin(modelled)] if modelled else rows)
+    pairs = top_two_money(rows[rows.race_id.isin(modelled)] if modelled else rows)
+    # With no support money on either side (or the same on both) neither finalist is the better-funded one.
+    h2h = pairs[pairs.d_log_support != 0]
     if h2h.empty:
         return []
     b = hit.iloc[0]
@@ -145,7 +147,9 @@ def share_money_blocks(run: Run, repo: RepoData, figures: Path) -> list[Block]:
             "Each point is the top two of a modelled race: the share of the two-way vote of the candidate with more "
             "money spent for them, against how many times their rival's that was. The curve is the main model's "
             "expectation for an otherwise even race (same incumbency and endorsements, no attack ads), with its "
-            "90 % interval; points spread around it because real races are not otherwise even."
+            "90 % interval; points spread around it because real races are not otherwise even. "
+            f"{len(pairs) - len(h2h)} of the {len(pairs)} races had no support money for either finalist (or the same "
+            "for both) and are left out."
         ),
         Figure(png, "Two-way vote share against the support-money ratio, with the main model's curve.", alt),
     ]
