@@ -305,4 +305,147 @@ def calibration_figure(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.savefig(out / name, dpi=90, bbox_inches="tight")
+
+
+# Okabe-Ito colours (Okabe & Ito 2008): distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "grey": "#999999", "green": "#009E73", "vermilion": "#D55E00"}
+# Sides of outside money as the spending-by-side figure stacks them, bottom to top.
+SIDE_COLOURS = {
+    "union": OKABE_ITO["blue"],
+    "charter or reform": OKABE_ITO["orange"],
+    "other or not attributed": OKABE_ITO["grey"],
+}
+
+
+# How the spending table's sides map onto the figure's: 'all' is a total over committees of either side.
+SIDE_GROUP = {
+    "union": "union",
+    "charter": "charter or reform",
+    "other": "other or not attributed",
+    "all": "other or not attributed",
+}
+
+
+def money_by_side(cr: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Plug-in IE dollars (support + oppose) per cycle and side, split into exact-or-about and 'at least' parts.
+
+    cr: data/clean/candidate_races rows. 'other or not attributed' is what a candidate-round's total holds beyond
+    its union and charter figures (other committees and 'all committees' totals). floors: (race_id, candidate_id,
+    side) rows whose figures include an 'at least' figure (side as in SIDE_COLOURS); without it a candidate-round
+    counts as a floor on every side when any of its figures is one."""
+    union = cr.support_union_usd + cr.oppose_union_usd
+    charter = cr.support_charter_usd + cr.oppose_charter_usd
+    parts = pd.DataFrame(
+        {
+            "race_id": cr.race_id,
+            "candidate_id": cr.candidate_id,
+            "cycle": cr.cycle.astype(int),
+            "union": union,
+            "charter or reform": charter,
+            "other or not attributed": (cr.support_usd + cr.oppose_usd - union - charter).clip(lower=0),
+        }
+    )
+    long = parts.melt(id_vars=["race_id", "candidate_id", "cycle"], var_name="side", value_name="usd")
+    if floors is None:
+        any_floor = cr.money_bounds.fillna("").astype(str).str.contains("at_least")
+        floors = parts.loc[any_floor.to_numpy(), ["race_id", "candidate_id"]].merge(
+            pd.DataFrame({"side": list(SIDE_COLOURS)}), how="cross"
+        )
+    keys = set(zip(floors.race_id, floors.candidate_id, floors.side, strict=True))
+    long["floor"] = [k in keys for k in zip(long.race_id, long.candidate_id, long.side, strict=True)]
+    table = long.pivot_table(index=["cycle", "side"], columns="floor", values="usd", aggfunc="sum", fill_value=0.0)
+    table = table.reindex(columns=[False, True], fill_value=0.0).rename(columns={False: "known", True: "at_least"})
+    return table.reset_index().rename_axis(columns=None)
+
+
+def money_by_side_figure(path: Path, cr: pd.DataFrame, floors: pd.DataFrame | None = None) -> None:
+    """Stacked bars of outside money per cycle by side; floors ('at least' figures) hatched and lighter."""
+    table = money_by_side(cr, floors)
+    cycles = sorted(table.cycle.unique())
+    x = np.arange(len(cycles))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    bottom = np.zeros(len(cycles))
+    for side, colour in SIDE_COLOURS.items():
+        rows = table[table.side == side].set_index("cycle").reindex(cycles, fill_value=0.0)
+        known, floor = rows.known.to_numpy() / 1e6, rows.at_least.to_numpy() / 1e6
+        ax.bar(x, known, bottom=bottom, color=colour, edgecolor="white", label=side)
+        bottom += known
+        ax.bar(x, floor, bottom=bottom, color=colour, alpha=0.45, hatch="///", edgecolor="black", lw=0.4)
+        bottom += floor
+    totals = table.groupby("cycle")[["known", "at_least"]].sum().reindex(cycles)
+    for xi, (known, floor) in zip(x, totals.itertuples(index=False), strict=True):
+        total = known + floor
+        label = "none\nrecorded" if total == 0 else f"{'≥ ' if floor > 0 else ''}${total / 1e6:.1f}M"
+        ax.annotate(
+            label,
+            (xi, (known + floor) / 1e6),
+            ha="center",
+            va="bottom",
+            fontsize=9 if total else 7,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, [str(c) for c in cycles])
+    ax.set_ylabel("outside money (IE), $ millions")
+    ax.set_ylim(0, bottom.max() * 1.12 + 0.1)
+    ax.set_title("Outside money for and against LAUSD board candidates, by side and election year")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", hatch="///", edgecolor="black"))
+    labels.append("hatched: includes 'more than $X' figures (a floor)")
+    ax.legend(handles, labels, fontsize=8, loc="upper left")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def share_vs_money_figure(path: Path, h2h: pd.DataFrame, beta: tuple[float, float, float], model: str) -> None:
+    """Two-way vote share of the candidate with more support IE against the IE gap, with the main model's curve for
+    an otherwise even race and its 90 % interval. beta: (mean, lo90, hi90) of beta_support per log(1+$k)."""
+    flip = h2h.d_log_support < 0
+    gap = h2h.d_log_support.abs().to_numpy()
+    share = 100 * np.where(flip, 1 - h2h.share_a, h2h.share_a)
+    won = np.where(flip, ~h2h.a_won.astype(bool), h2h.a_won.astype(bool))
+    grid = np.linspace(0, max(gap.max(), np.log(8)) * 1.05, 200)
+    curve = {k: 100 / (1 + np.exp(-b * grid)) for k, b in zip(("mean", "lo", "hi"), beta, strict=True)}
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ax.fill_between(grid, curve["lo"], curve["hi"], color=OKABE_ITO["blue"], alpha=0.25, label="90 % interval")
+    ax.plot(grid, curve["mean"], color=OKABE_ITO["blue"], lw=2, label=f"{model}: otherwise even race")
+    ax.scatter(
+        gap[won], share[won], marker="o", color=OKABE_ITO["vermilion"], s=28, label="better-funded got more votes"
+    )
+    ax.scatter(gap[~won], share[~won], marker="x", color="black", s=32, label="better-funded got fewer votes")
+    ax.axhline(50, color="grey", lw=0.8)
+    ticks = [4**k for k in range(8) if k * np.log(4) <= grid.max()]
+    ax.set_xticks(np.log(ticks), [f"{r}×" for r in ticks])
+    ax.set_xlabel("support IE of the better-funded candidate ÷ their rival's (each + $1k)")
+    ax.set_ylabel("better-funded candidate's share of the two-way vote (%)")
+    ax.set_title("Vote share against the outside-money gap (top two of each race)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def win_probability_reader_figure(path: Path, curve: pd.DataFrame, reference_usd: float) -> None:
+    """P(win) against the ratio of support IE for a general reader: ratios written as '1/4×'..'4×', the 90 % band,
+    and the even-race point marked (colour-blind-safe blue)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    colour = OKABE_ITO["blue"]
+    ax.fill_between(
+        curve.ratio, 100 * curve.p_win_lo, 100 * curve.p_win_hi, color=colour, alpha=0.25, label="90 % interval"
+    )
+    ax.plot(curve.ratio, 100 * curve.p_win_mean, color=colour, lw=2, label="model's estimate")
+    ax.set_xscale("log", base=2)
+    ticks = [r for r in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16) if curve.ratio.min() <= r <= curve.ratio.max()]
+    ax.set_xticks(ticks, [f"1/{round(1 / r)}×" if r < 1 else f"{r:g}×" for r in ticks])
+    ax.minorticks_off()
+    ax.axhline(50, color="grey", lw=0.8)
+    ax.axvline(1, color="grey", lw=0.8, ls=":")
+    ax.set_ylim(0, 100)
+    ax.set_xlabel(f"money spent for the candidate ÷ money spent for the rival (rival at ${reference_usd / 1e3:,.0f}k)")
+    ax.set_ylabel("chance of getting more votes (%)")
+    ax.set_title("Chance of out-polling the rival in an otherwise even two-way race")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)

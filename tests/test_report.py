@@ -79,8 +79,13 @@ def candidate_rows() -> pd.DataFrame:
             "name": ["Ann A", "Bob B", "Cat C", "Dan D"],
             "outcome": ["won", "lost", "won", "lost"],
             "vote_share": [0.55, 0.45, 0.52, 0.48],
+            "cycle": [2020, 2020, 2017, 2017],
             "support_usd": [100_000.0, 600_000.0, 0.0, 0.0],
             "oppose_usd": [500_000.0, 0.0, 0.0, 0.0],
+            "support_union_usd": [100_000.0, 0.0, 0.0, 0.0],
+            "support_charter_usd": [0.0, 600_000.0, 0.0, 0.0],
+            "oppose_union_usd": [0.0, 0.0, 0.0, 0.0],
+            "oppose_charter_usd": [500_000.0, 0.0, 0.0, 0.0],
             "turnout": [0.2, 0.2, np.nan, np.nan],
             "utla": [True, False, False, True],
             "count_status": ["certified", "certified", "preliminary", "preliminary"],
@@ -155,6 +160,10 @@ def write_run(runs: Path, run_id: str, preset: str, png: Path) -> Path:
         columns=["model", "term", "coef", "se", "lo90", "hi90", "nobs", "note"],
     ).to_csv(run / "coefficients-regression.csv", index=False)
     counterfactual_rows().to_csv(run / "counterfactuals.csv", index=False)
+    pd.DataFrame(
+        [("beta_support", 0.05, 0.02, 0.02, 0.08, "vote_share_latent")],
+        columns=["term", "mean", "sd", "lo90", "hi90", "model"],
+    ).to_csv(run / "coefficients-bayes.csv", index=False)
     ratio = np.geomspace(1 / 16, 16, 9)
     pd.DataFrame({"ratio": ratio, "p_win_mean": expit(np.log(ratio) / 3), "p_win_lo": 0.1, "p_win_hi": 0.9}).to_csv(
         run / "win_probability.csv", index=False
@@ -202,11 +211,15 @@ def report(tmp_path, png) -> dict:
     return {"root": tmp_path, "runs": runs, "md": md.read_text(), "html": page.read_text(), "page": page}
 
 
-def test_report_has_every_section(report):
-    """All nine numbered sections appear in both outputs."""
-    for n in range(1, 10):
-        assert re.search(rf"^## {n} ", report["md"], re.MULTILINE), n
-        assert re.search(rf"<h2 id=\"[a-z]+\">{n} ", report["html"]), n
+SECTIONS = ("What we found", *(str(n) for n in range(1, 7)), *(f"A{n}" for n in range(1, 8)), "Glossary")
+
+
+def test_report_has_every_section_findings_first_and_the_machinery_in_the_appendix(report):
+    """The findings open the report; the six reader sections come next, then appendix A1-A7 and the glossary."""
+    for text in (report["md"], report["html"]):
+        heads = re.findall(r"^## (.+)$", text, re.MULTILINE) or re.findall(r"<h2 id=\"[a-z]+\">([^<]+)</h2>", text)
+        starts = [m.group(1) if (m := re.match(r"(A?\d) ", h)) else h for h in heads]
+        assert starts == list(SECTIONS), heads
 
 
 def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(report, png):
@@ -232,7 +245,7 @@ def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(rep
     (root / "figures").mkdir(exist_ok=True)
     shutil.copy(png, root / "figures" / "sbc-head_to_head.png")
     md, _ = write_report(runs, root / "reports", root=root)
-    section = md.read_text().split("## 3b Calibration", 1)[1].split("\n## ", 1)[0]
+    section = md.read_text().split("## A4 Calibration", 1)[1].split("\n## ", 1)[0]
     assert "| head_to_head | beta_support | 200 | 0.410 | 0.520 | yes | 0 |" in section
     assert "different model code or data than this run" in section
     assert "sbc-head_to_head.png" in section
@@ -249,7 +262,8 @@ def test_every_claim_appears_with_a_verdict(report):
 
 def test_claim_verdicts_follow_the_documented_rules(report):
     """Backfire at P = 0.95 is supported; a race without IE cannot tell; 0 in the turnout interval cannot tell."""
-    verdicts = dict(re.findall(r"^\| ([a-z-]+) \| [^|]+ \| [a-z_]+ \| (.+?) \|$", report["md"], re.MULTILINE))
+    pattern = r"^\| \[([a-z-]+)\]\(#claim-[a-z-]+\) \| [^|]+ \| [a-z_]+ \| (.+?) \|$"
+    verdicts = dict(re.findall(pattern, report["md"], re.MULTILINE))
     assert verdicts["ads-backfired"] == SUPPORTED
     assert verdicts["won-outspent"] == SUPPORTED
     assert verdicts["no-ie-race"] == CANNOT_TELL
@@ -297,7 +311,11 @@ def test_stale_run_money_makes_model_claims_untestable(report, png):
     md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
     text = md.read_text()
     assert "The run predates data fixes" in text
-    assert "| ads-backfired | 2020-11-03-D3 | oppose_backfired | the data cannot tell |" in text
+    row = (
+        "| [ads-backfired](#claim-ads-backfired) | [2020-11-03-D3](#race-2020-D3) | oppose_backfired | the data cannot "
+    )
+    row += "tell |"
+    assert row in text
 
 
 def test_regression_coefficients_convert_like_the_bayesian_effects():
@@ -328,9 +346,11 @@ def test_html_has_no_external_resources_except_claim_sources(report):
 
 
 def test_images_are_base64_pngs_that_decode(report):
-    """Each embedded figure decodes to a real image; all 21 diagnostic and 5 other figures are present."""
+    """Each embedded figure decodes to a real image: the 21 diagnostic figures and 3 others of the run (effects, two
+    prior predictive checks), and the spending-by-side, chance-of-winning and share-against-money figures the report
+    draws (the run's own win_probability.png gives way to the report's reader version)."""
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', report["html"])
-    assert len(uris) == len(DIAGNOSTIC_KINDS) * len(MODELS) + 4
+    assert len(uris) == len(DIAGNOSTIC_KINDS) * len(MODELS) + 3 + 3
     for uri in uris:
         img = mpimg.imread(io.BytesIO(base64.b64decode(uri, validate=True)), format="png")
         assert img.ndim == 3 and img.shape[0] > 10 and img.shape[1] > 10
@@ -341,13 +361,19 @@ def test_other_presets_are_compared_or_the_command_is_named(report, png):
     assert "make fit PRIORS=skeptical" in report["md"]
     write_run(report["runs"], "skeptical-000000000000", "skeptical", png)
     md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
-    section = md.read_text().split("## 6 ", 1)[1].split("## 7 ", 1)[0]
+    section = md.read_text().split("## A5 ", 1)[1].split("## A6 ", 1)[0]
     assert "| effect (points of share) | default | skeptical |" in section
 
 
 def test_outputs_are_written_without_leftover_temp_files(report):
-    """Atomic writes leave only the two report files behind."""
-    assert sorted(p.name for p in report["page"].parent.iterdir()) == ["report.html", "report.md"]
+    """Atomic writes leave only the two report files and the report's own figures behind."""
+    out = report["page"].parent
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.html", "report.md"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "money-by-side.png",
+        "share-vs-money.png",
+        "win-probability.png",
+    ]
 
 
 def test_missing_run_fails_with_one_line_error(tmp_path, capsys):

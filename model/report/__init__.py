@@ -22,12 +22,27 @@ from model.claims import (
     claim_spending_record,
     claim_turnout_decided,
     claim_turnout_favours_union,
+    claims_context,
     load_claims,
 )
 from model.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_ratio, fmt_usd
 from model.points import logit_to_points, money_steps, regression_effects
-from model.report.document import Block, Heading, Para, latest_run_dir, load_run, other_runs, read_csv_if
+from model.report.document import (
+    Block,
+    Contents,
+    Heading,
+    Para,
+    latest_run_dir,
+    load_run,
+    main_model,
+    other_runs,
+    read_csv_if,
+)
+from model.report.race_data import RepoData, load_repo_data
 from model.report.render import render_html, render_markdown, write_public
+from model.report.sections_findings import section_findings, section_glossary
+from model.report.sections_money import section_money, share_money_blocks, win_probability_blocks
+from model.report.sections_races import section_races
 from model.report.sections_results import (
     section_claims,
     section_counterfactuals,
@@ -35,9 +50,9 @@ from model.report.sections_results import (
     section_figures,
     section_limitations,
     section_priors,
-    section_skill,
 )
 from model.report.sections_setup import section_calibration, section_data, section_diagnostics, section_models
+from model.report.sections_skill import section_skill
 
 __all__ = [
     "CANNOT_TELL",
@@ -80,7 +95,7 @@ def other_data(run) -> list[Block]:
     rows = run.tables["model_rows"]
     n_races = rows.race_id.nunique() if "race_id" in rows else 0
     return [
-        Heading(2, "1 Data", "data"),
+        Heading(2, "A1 Data", "data"),
         Para(
             f"This run fitted `{run.manifest.get('data_dir')}` (data hash `{run.manifest.get('data_hash', '?')}`): "
             f"{n_races} modelled race-rounds. Run `python -m model data --raw <dir> --out <dir>/clean --coverage "
@@ -90,8 +105,10 @@ def other_data(run) -> list[Block]:
     ]
 
 
-def build_blocks(runs: Path, root: Path) -> list[Block]:
-    """Every block of the report for the latest run in runs, with repo inputs read from root."""
+def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
+    """Every block of the report for the latest run in runs, with repo inputs read from root; the figures drawn from
+    data when the report is rendered go to figures. Reader first: findings, money, effects, races, skill, claims,
+    limitations; then the machinery in an appendix, and a glossary."""
     run = load_run(latest_run_dir(runs))
     m = run.manifest
     bundled = bundled_data(run, root)
@@ -99,33 +116,49 @@ def build_blocks(runs: Path, root: Path) -> list[Block]:
     # is described by the run's own rows.
     data = read_csv_if(root / "data" / "clean" / "candidate_races.csv") if bundled else pd.DataFrame()
     claims = load_claims(root / "analysis" / "claims.toml") if bundled else []
+    # Another data directory: no raw tables or sources here, the race pages show the run's rows.
+    repo = load_repo_data(root, data) if bundled else RepoData(data)
+    ctx = claims_context(run.tables, data, main_model(run))
+    results = [(c, assess_claim(c, ctx)) for c in claims]
+    checks = (
+        ""
+        if m.get("diagnostics_passed", True)
+        else " **The sampler checks of this run failed (A3): treat it as provisional.**"
+    )
     title = [
         Heading(1, "Outside money and votes in school-board races" if not bundled else LAUSD_TITLE),
         Para(
-            f"Generated from run `{m.get('run_id', run.path.name)}` (priors `{m.get('priors_preset', '?')}`). "
-            "IE = independent expenditure: money spent by outside groups for or against a candidate. "
-            "All intervals are 90 % intervals."
+            f"Run `{m.get('run_id', run.path.name)}`, priors `{m.get('priors_preset', '?')}`. IE = independent "
+            f"expenditure: money outside groups spend for or against a candidate.{checks}",
+            "meta",
         ),
     ]
-    body = [
+    reader = [
+        *section_findings(run, results),
+        Contents(),
+        *section_money(run, repo, figures),
+        *section_effects(run, [*win_probability_blocks(run, figures), *share_money_blocks(run, repo, figures)]),
+        *section_races(run, repo, results),
+        *section_skill(run),
+        *section_claims(run, claims, data),
+        *section_limitations(run, data),
+    ]
+    appendix = [
         *(section_data(root, run, data) if bundled else other_data(run)),
         *section_models(run),
         *section_diagnostics(run),
         *section_calibration(runs, run, root),
-        *section_effects(run),
-        *section_counterfactuals(run, data),
-        *section_skill(run),
         *section_priors(run, other_runs(runs, run)),
-        *section_claims(run, claims, data),
-        *section_limitations(run, data),
+        *section_counterfactuals(run, data),
         *section_figures(run),
+        *section_glossary(),
     ]
-    return [*title, *body]
+    return [*title, *reader, *appendix]
 
 
 def write_report(runs: Path, out: Path, root: Path = Path(".")) -> tuple[Path, Path]:
     """Render report.md and report.html for the latest run in runs into out (atomically); return both paths."""
-    blocks = build_blocks(Path(runs), Path(root))
+    blocks = build_blocks(Path(runs), Path(root), Path(out) / "figures")
     md, page = Path(out) / "report.md", Path(out) / "report.html"
     write_public(md, render_markdown(blocks, Path(out)))
     write_public(page, render_html(blocks))

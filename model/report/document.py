@@ -54,13 +54,20 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A PNG figure with a one-line caption."""
+    """A PNG figure with a one-line caption; alt describes what it shows for a reader who cannot see it (the
+    caption when empty)."""
 
     path: Path
     caption: str
+    alt: str = ""
 
 
-Block = Heading | Para | Bullets | Table | Figure
+@dataclass(frozen=True)
+class Contents:
+    """The table of contents: a link to every level-2 heading that has an anchor."""
+
+
+Block = Heading | Para | Bullets | Table | Figure | Contents
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,18 @@ def load_run(run_dir: Path) -> Run:
     has a main model; a run whose manifest records its models may have empty ones (every model skipped)."""
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     names = ("diagnostics", "effects", "counterfactuals", "coefficients-regression", "coefficients-bayes")
-    extra = ("win_probability", "model_rows", "effects-by-prior", "loco-summary", "money-evidence")
+    extra = (
+        "win_probability",
+        "model_rows",
+        "effects-by-prior",
+        "loco-summary",
+        "money-evidence",
+        # Written by newer runs (candidate-aware main model); the report shows them when present.
+        "decomposition",
+        "model-comparison",
+        "runoff-forecast-summary",
+        "runoff-forecast-predictions",
+    )
     tables = {n: read_csv_if(run_dir / f"{n}.csv") for n in (*names, *extra)}
     records_models = "models" in manifest
     for n, columns in REQUIRED_COLUMNS.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model import atomic
 from model.claims import CANNOT_TELL, NOT_SUPPORTED, SUPPORTED
-from model.report.document import Block, Bullets, Heading, Para, Table
+from model.report.document import Block, Bullets, Contents, Heading, Para, Table
 
 CSS = """
 body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:2em auto;padding:0 1.2em;color:#222;
@@ -24,7 +24,13 @@ th{background:#e8eef5}td:first-child{white-space:nowrap}tr:nth-child(even) td{ba
 figcaption{font-size:.9em;color:#444;font-style:italic}
 .v-supported{color:#11642a;font-weight:bold}.v-not-supported{color:#a01818;font-weight:bold}
 .v-cannot-tell{color:#8a5a00;font-weight:bold}.pass{color:#11642a}.fail{color:#a01818;font-weight:bold}
-nav{background:#f2f5f8;padding:.5em 1em;border-radius:4px}code{background:#f0f0f0;padding:0 .2em}
+nav{background:#f2f5f8;padding:.5em 1em;border-radius:4px;font-family:Helvetica,Arial,sans-serif;font-size:.9em}
+code{background:#f0f0f0;padding:0 .2em}
+h1{margin-top:0}.meta{font-size:.85em;color:#555;margin:.2em 0}
+#findings{margin-top:.6em}#findings+p,#findings+p+ul{font-size:.97em;line-height:1.42}
+#findings+p+ul li{margin:.25em 0}.lede{color:#444}
+h4{font-family:Helvetica,Arial,sans-serif;color:#1a3550;margin:1.2em 0 .3em}
+td{overflow-wrap:anywhere}
 """
 
 
@@ -33,7 +39,8 @@ def verdict_class(text: str) -> str:
     return {SUPPORTED: "v-supported", NOT_SUPPORTED: "v-not-supported", CANNOT_TELL: "v-cannot-tell"}.get(text, "")
 
 
-LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+# Links to web pages and to sections of the page itself (#anchor).
+LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+|#[\w-]+)\)")
 
 
 def inline_html(text: str) -> str:
@@ -50,8 +57,10 @@ def png_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def html_block(block: Block) -> str:
-    """One block as HTML."""
+def html_block(block: Block, toc: str = "") -> str:
+    """One block as HTML (toc: the rendered contents, for a Contents block)."""
+    if isinstance(block, Contents):
+        return f"<nav>{toc}</nav>"
     if isinstance(block, Heading):
         anchor = f' id="{block.anchor}"' if block.anchor else ""
         return f"<h{block.level}{anchor}>{inline_html(block.text)}</h{block.level}>"
@@ -66,7 +75,7 @@ def html_block(block: Block) -> str:
         return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     if not block.path.is_file():
         return f"<p><em>Figure missing: {html.escape(block.path.name)}</em></p>"
-    alt = html.escape(block.caption, quote=True)
+    alt = html.escape(block.alt or block.caption, quote=True)
     return (
         f'<figure><img src="{png_data_uri(block.path)}" alt="{alt}">'
         f"<figcaption>{inline_html(block.caption)}</figcaption></figure>"
@@ -87,10 +96,11 @@ def render_html(blocks: list[Block]) -> str:
     """The whole report as one self-contained HTML page (inline CSS, images as data URIs)."""
     title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "Report")
     toc = " · ".join(
-        f'<a href="#{b.anchor}">{html.escape(b.text)}</a>' for b in blocks if isinstance(b, Heading) and b.anchor
+        f'<a href="#{b.anchor}">{html.escape(b.text)}</a>'
+        for b in blocks
+        if isinstance(b, Heading) and b.anchor and b.level == 2
     )
-    parts = [html_block(b) for b in blocks]
-    parts.insert(2, f"<nav>{toc}</nav>")
+    parts = [html_block(b, toc) for b in blocks]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -105,10 +115,14 @@ def md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def md_block(block: Block, out_dir: Path) -> str:
-    """One block as Markdown; figures link to the run's PNGs relative to out_dir."""
+def md_block(block: Block, out_dir: Path, toc: str = "") -> str:
+    """One block as Markdown; figures link to the run's PNGs relative to out_dir. A heading with an anchor gets an
+    HTML anchor before it, so that in-page [links](#anchor) work in Markdown viewers too."""
+    if isinstance(block, Contents):
+        return toc
     if isinstance(block, Heading):
-        return "#" * block.level + " " + block.text
+        anchor = f'<a id="{block.anchor}"></a>\n\n' if block.anchor else ""
+        return anchor + "#" * block.level + " " + block.text
     if isinstance(block, Para):
         return block.text
     if isinstance(block, Bullets):
@@ -123,7 +137,10 @@ def md_block(block: Block, out_dir: Path) -> str:
 
 def render_markdown(blocks: list[Block], out_dir: Path) -> str:
     """The whole report as Markdown."""
-    return "\n\n".join(md_block(b, out_dir) for b in blocks) + "\n"
+    toc = "Contents: " + " · ".join(
+        f"[{b.text}](#{b.anchor})" for b in blocks if isinstance(b, Heading) and b.anchor and b.level == 2
+    )
+    return "\n\n".join(md_block(b, out_dir, toc) for b in blocks) + "\n"
 
 
 def write_public(path: Path, text: str) -> None:

@@ -1,8 +1,8 @@
-"""Report sections 4-9: effects, counterfactuals, skill, priors, press claims, limitations and figures."""
+"""Report sections 2, 5 and 6 (effects, press claims, limitations) and appendix A5-A7 (priors, counterfactuals of
+every race, diagnostic figures)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from model.claims import ONCYCLE_EFFECT, TURNOUT_EFFECT, assess_claim, claims_context, effect_row, money_line
@@ -16,10 +16,10 @@ from model.report.document import (
     Para,
     Run,
     Table,
-    bayes_models,
     main_model,
     model_label,
 )
+from model.report.race_data import race_anchor, race_key
 from model.report.render import verdict_class
 
 FIGURE_CAPTIONS = {
@@ -78,8 +78,9 @@ def main_vs_others(effects: pd.DataFrame, main: str, labels: dict[str, str]) -> 
     return items
 
 
-def section_effects(run: Run) -> list[Block]:
-    """4 Effects: Bayesian and regression estimates side by side in points of share."""
+def section_effects(run: Run, pictures: list[Block] | None = None) -> list[Block]:
+    """2 What moves votes: Bayesian and regression estimates side by side in points of share; pictures (the chance
+    of winning and vote share against money) go before the comparison of the models."""
     eff = run.tables["effects"]
     main = main_model(run)
     ref = float(eff.reference_usd.iloc[0]) if "reference_usd" in eff and len(eff) else 100_000.0
@@ -91,7 +92,7 @@ def section_effects(run: Run) -> list[Block]:
     models = list(dict.fromkeys(both.model))
     labels = {m: model_label(run, m) for m in models}
     blocks: list[Block] = [
-        Heading(2, "4 Effects", "effects"),
+        Heading(2, "2 What moves votes", "effects"),
         Para(
             f"All effects are percentage points of vote share for a candidate at 50 % of a two-way race, with 90 % "
             f"intervals in brackets. Money effects are for doubling the independent expenditure from "
@@ -106,13 +107,13 @@ def section_effects(run: Run) -> list[Block]:
     for r in notes.itertuples():
         blocks.append(Para(f"{model_label(run, r.model)}: not estimated on these data: {r.note}."))
     blocks.append(Figure(run.path / "figures" / "effects.png", "Effects of each model with 90 % intervals."))
-    blocks += win_probability_blocks(run)
+    blocks += pictures or []
     blocks.append(Heading(3, "The main model against the other Bayesian models"))
     comparison = main_vs_others(eff, main, labels)
     blocks.append(
         Para(
             "Each other Bayesian model's estimate next to the main model's, effect by effect. The models differ "
-            "in one modelling choice each (section 2), e.g. the plug-in model takes every reported dollar figure "
+            "in one modelling choice each (appendix A2), e.g. the plug-in model takes every reported dollar figure "
             "as exact where the latent-money model treats it as a measurement (often a lower bound, 'more than "
             "$X') of an unknown amount; a difference shows how much a conclusion depends on that choice."
             if comparison
@@ -153,22 +154,6 @@ def effects_reading(eff: pd.DataFrame, main: str) -> list[Block]:
     return [Para("**Reading the main model.**"), Bullets(tuple(items)), Para(note)]
 
 
-def win_probability_blocks(run: Run) -> list[Block]:
-    """The P(win) figure and a small table at round spending ratios."""
-    blocks: list[Block] = [Heading(3, "Chance of winning by spending ratio")]
-    wp = run.tables["win_probability"]
-    if not wp.empty:
-        rows = []
-        for target in (0.25, 0.5, 1.0, 2.0, 4.0):
-            r = wp.iloc[int(np.argmin(np.abs(np.log(wp.ratio / target))))]
-            rows.append((f"{r.ratio:.2g}", fmt_interval(100 * r.p_win_mean, 100 * r.p_win_lo, 100 * r.p_win_hi)))
-        blocks.append(Table(("support IE ratio (candidate / opponent)", "P(win) in % [90 % interval]"), tuple(rows)))
-    blocks.append(
-        Figure(run.path / "figures" / "win_probability.png", "P(win) of an otherwise even two-way race by IE ratio.")
-    )
-    return blocks
-
-
 def top_two(cf: pd.DataFrame) -> pd.DataFrame:
     """The two candidates with the highest actual (else fitted) share in each race, races in date order."""
     key = cf.vote_share.fillna(cf.share_fitted / 100) if "vote_share" in cf else cf.share_fitted
@@ -177,7 +162,7 @@ def top_two(cf: pd.DataFrame) -> pd.DataFrame:
 
 
 def section_counterfactuals(run: Run, data: pd.DataFrame) -> list[Block]:
-    """5 Per-race counterfactuals for the top two candidates."""
+    """A6 Per-race counterfactuals for the top two candidates."""
     cf = top_two(run.tables["counterfactuals"])
     status = {}
     for frame in (run.tables["model_rows"], data):
@@ -211,7 +196,7 @@ def section_counterfactuals(run: Run, data: pd.DataFrame) -> list[Block]:
         "P(most votes): fitted / equal / no neg.",
     )
     return [
-        Heading(2, "5 What if: per-race counterfactuals", "counterfactuals"),
+        Heading(2, "A6 What if: counterfactuals of every modelled race", "counterfactuals"),
         Para(
             "For the two leading candidates of each modelled race (main model): the actual share, the share the model "
             "expects as fitted, with equal spending (every candidate of the race gets the race's average support and "
@@ -222,62 +207,10 @@ def section_counterfactuals(run: Run, data: pd.DataFrame) -> list[Block]:
     ]
 
 
-def section_skill(run: Run) -> list[Block]:
-    """5b Out-of-sample skill: leave-one-cycle-out scores of the models against simple baselines."""
-    loco = run.tables.get("loco-summary", pd.DataFrame())
-    blocks: list[Block] = [Heading(2, "5b Out-of-sample skill: predicting a cycle the model has not seen", "skill")]
-    if loco.empty:
-        reason = run.manifest.get("skipped", {}).get("leave_one_cycle_out")
-        why = f" Skipped: {reason}." if reason else ""
-        return [*blocks, Para(f"This run has no leave-one-cycle-out evaluation.{why}")]
-    blocks.append(
-        Para(
-            "Each election year in turn is held out; the models are fitted on the other years and predict who "
-            "finishes first in each held-out race. Log score: mean log probability given to the actual "
-            "winner (higher is better; a coin flip between two is -0.69). Brier: mean squared error of the "
-            "winning probabilities over a race's candidates (lower is better). A baseline that names a winner "
-            "gives it 90 %; where it names none (no incumbent running, no money, no primary) it splits evenly."
-        )
-    )
-    rows = tuple(
-        (
-            r.scope,
-            r.model,
-            str(int(r.races)),
-            f"{r.log_score:.2f}",
-            f"{r.brier:.2f}",
-            f"{100 * r.accuracy:.0f} %",
-        )
-        for r in loco.itertuples()
-    )
-    blocks.append(Table(("races", "model", "n", "log score", "Brier", "winner right"), rows))
-    main = loco[(loco.scope == "all races")].set_index("model")
-    fitted = bayes_models(run)
-    ordered = [main_model(run), *(m for m in fitted if m != main_model(run))]
-    models = [m for m in ordered if m in main.index]
-    base = main.drop(index=models)
-    if models and not base.empty:
-        best = base.log_score.idxmax()
-        top = base.log_score.max()
-        sentences = [
-            f"{model_label(run, m)} {'beats' if main.loc[m, 'log_score'] > top else 'does not beat'} it "
-            f"({main.loc[m, 'log_score']:.2f})"
-            for m in models
-        ]
-        blocks.append(
-            Para(
-                f"On all races the best baseline is '{best}' (log score {top:.2f}): "
-                + "; ".join(sentences)
-                + f". With {int(main.races.max())} races a difference of 0.05 in log score is within noise."
-            )
-        )
-    return blocks
-
-
 def section_priors(run: Run, others: list[Run]) -> list[Block]:
-    """6 How conclusions move under each prior preset."""
+    """A5 How conclusions move under each prior preset."""
     preset = run.manifest.get("priors_preset", "?")
-    blocks: list[Block] = [Heading(2, "6 How conclusions move under each prior preset", "priors")]
+    blocks: list[Block] = [Heading(2, "A5 Prior sensitivity: how conclusions move under each prior preset", "priors")]
     sweep = run.tables.get("effects-by-prior", pd.DataFrame())
     if not sweep.empty:
         presets = list(dict.fromkeys(sweep.priors))
@@ -325,9 +258,9 @@ def section_priors(run: Run, others: list[Run]) -> list[Block]:
 
 
 def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Block]:
-    """7 Press claims, each with the quantity that tests it and a verdict."""
+    """5 Press claims, each with the quantity that tests it and a verdict."""
     blocks: list[Block] = [
-        Heading(2, "7 Press claims", "claims"),
+        Heading(2, "5 Press claims", "claims"),
         Para(
             "Each claim from `analysis/claims.toml` is tested against the run. Verdicts: **supported**, **not "
             "supported**, or **the data cannot tell** (the interval includes zero, or the dataset is missing the "
@@ -349,13 +282,21 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
     blocks.append(
         Table(
             ("claim", "race", "test", "verdict"),
-            tuple((c["id"], c.get("race_id") or "all races", c.get("test", "?"), r.verdict) for c, r in results),
+            tuple(
+                (
+                    f"[{c['id']}](#claim-{c['id']})",
+                    f"[{c['race_id']}](#{race_anchor(race_key(c['race_id']))})" if c.get("race_id") else "all races",
+                    c.get("test", "?"),
+                    r.verdict,
+                )
+                for c, r in results
+            ),
         )
     )
     for c, r in results:
         source = f"[{c.get('source_publisher', 'source')}, {c.get('source_date', '')}]({c.get('source_url', '')})"
         blocks += [
-            Heading(3, c["id"]),
+            Heading(3, c["id"], f"claim-{c['id']}"),
             Para(f"**Claim:** {c.get('text', '')}"),
             Para(f"**Race:** {c.get('race_id') or 'all races'} · **Source:** {source} · **Test:** `{c.get('test')}`"),
             Para(f"**What the run says:** {r.quantity}."),
@@ -374,7 +315,7 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
 
 
 def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
-    """8 Limitations, with the counts that make them concrete."""
+    """6 What the data cannot show: limitations, with the counts that make them concrete."""
     rows = run.tables["model_rows"] if not run.tables["model_rows"].empty else data
     n_races = rows.race_id.nunique() if "race_id" in rows else 0
     n_turnout = rows.dropna(subset=["turnout"]).race_id.nunique() if "turnout" in rows else 0
@@ -384,7 +325,7 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
     n_years = rows.race_id.str[:4].nunique() if "race_id" in rows else 0
     bounds = rows.money_bounds.fillna("").str.contains("at_least").sum() if "money_bounds" in rows else 0
     return [
-        Heading(2, "8 Limitations", "limitations"),
+        Heading(2, "6 What the data cannot show", "limitations"),
         Bullets(
             (
                 "**Spending is not randomly assigned.** Outside money flows to competitive races and to candidates "
@@ -402,7 +343,7 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
                 "compares eras (2013-2019 against 2020-2026): anything else that changed for union-backed candidates "
                 "in 2020 is mixed into it.",
                 f"**Preliminary counts.** {prelim} modelled races were fitted on preliminary counts, which may shift "
-                "slightly when certified (section 1 lists the current status).",
+                "slightly when certified (appendix A1 lists the current status).",
                 f"**Money figures are often lower bounds.** {bounds} modelled candidate rows include 'at least' "
                 "figures; the latent-money model allows for more money than reported, the plug-in model does not. "
                 "Some IE reported in the press is missing from the dataset entirely (see the claims above).",
@@ -414,8 +355,8 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
 
 
 def section_figures(run: Run) -> list[Block]:
-    """9 Diagnostic figures of every model, with one-line captions."""
-    blocks: list[Block] = [Heading(2, "9 Diagnostic figures", "figures")]
+    """A7 Diagnostic figures of every model, with one-line captions."""
+    blocks: list[Block] = [Heading(2, "A7 Diagnostic figures", "figures")]
     figs = sorted((run.path / "figures").glob("*.png"))
     models = list(dict.fromkeys(run.tables["diagnostics"].model))
     for model in models:

@@ -1,4 +1,4 @@
-"""Report sections 1-3b: data, models in plain words, diagnostics and calibration."""
+"""Report appendix A1-A4: data coverage, models in plain words, diagnostics and calibration."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ PRIOR_MEANINGS = {
 
 
 def section_data(root: Path, run: Run, data: pd.DataFrame) -> list[Block]:
-    """1 Data: the coverage table and the races resting on preliminary counts."""
-    blocks: list[Block] = [Heading(2, "1 Data", "data")]
+    """A1 Data: the coverage table and the races resting on preliminary counts."""
+    blocks: list[Block] = [Heading(2, "A1 Data coverage", "data")]
     path = root / "data" / "COVERAGE.md"
     if not path.is_file():
         return [*blocks, Para(f"`{path}` not found: run `make data` to build the coverage table.")]
@@ -138,7 +138,7 @@ def model_lines(run: Run) -> tuple[str, ...]:
 
 
 def section_models(run: Run) -> list[Block]:
-    """2 Models in plain words, with the priors actually used."""
+    """A2 Models in plain words, with the priors actually used."""
     m = run.manifest
     sampler = m.get("sampler", {})
     prior_rows = tuple(
@@ -153,7 +153,7 @@ def section_models(run: Run) -> list[Block]:
     wall = ", ".join(f"{k} {v:g} s" for k, v in m.get("wall_seconds", {}).items())
     packages = ", ".join(f"{k} {v}" for k, v in sorted(m.get("packages", {}).items()))
     return [
-        Heading(2, "2 Models in plain words", "models"),
+        Heading(2, "A2 Models in plain words", "models"),
         Para(
             "Each race splits 100 % of the vote among its candidates. In the vote-share models a candidate's pull "
             "is a sum of effects (money spent for and against them, incumbency, endorsements, turnout) and the "
@@ -202,7 +202,7 @@ def fmt_value(value: float) -> str:
 
 
 def section_diagnostics(run: Run) -> list[Block]:
-    """3 Diagnostics: one row per check, one column per model."""
+    """A3 Diagnostics: one row per check, one column per model."""
     d = run.tables["diagnostics"]
     models = list(dict.fromkeys(d.model))
     rows = []
@@ -219,7 +219,7 @@ def section_diagnostics(run: Run) -> list[Block]:
     verdict = "passed" if run.manifest.get("diagnostics_passed") else "FAILED"
     by_model = ", ".join(f"{m}: {'pass' if d[d.model == m].passed.all() else 'FAIL'}" for m in models)
     return [
-        Heading(2, "3 Diagnostics", "diagnostics"),
+        Heading(2, "A3 Diagnostics", "diagnostics"),
         Para(
             f"The sampler checks decide whether the posterior can be trusted: every gated check **{verdict}** "
             f"({by_model}). R-hat compares chains (≤ 1.01, Vehtari et al. 2021); ESS is the effective number of "
@@ -232,8 +232,8 @@ def section_diagnostics(run: Run) -> list[Block]:
 
 
 def section_calibration(runs: Path, run: Run, root: Path) -> list[Block]:
-    """3b Calibration: the latest `make sbc` results (not part of a fit), and whether they match this run's code."""
-    blocks: list[Block] = [Heading(2, "3b Calibration (simulation-based)", "calibration")]
+    """A4 Calibration: the latest `make sbc` results (not part of a fit), and whether they match this run's code."""
+    blocks: list[Block] = [Heading(2, "A4 Calibration (simulation-based)", "calibration")]
     table = read_csv_if(runs / "sbc-uniformity.csv")
     if table.empty:
         return [
