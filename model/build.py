@@ -140,8 +140,9 @@ def votes_cast(results: pd.DataFrame) -> pd.DataFrame:
 def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One row per (spending figure, candidate, stance) it bears on, with the race-round it belongs to.
 
-    Cycle-scope figures go to the last round the candidate ran in. Column single is True when the figure
-    is about that candidate and stance alone (not a combined or shared sum); _row is the figure's line."""
+    Cycle-scope figures go to the last round the candidate ran in, net of the primary's money (net_of_primary).
+    Column single is True when the figure is about that candidate and stance alone (not a combined or shared sum);
+    _row is the figure's line; derived is True for a figure net of the primary, whose primary lines are primary_rows."""
     rounds = (
         results[["race_id", "candidate_id"]]
         .drop_duplicates()
@@ -158,13 +159,92 @@ def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.
                 mine = rounds[
                     (rounds.candidate_id == cid) & (rounds.cycle == rec["cycle"]) & (rounds.district == rec["district"])
                 ]
+                first_date = mine.date.min()  # the candidate's first round of the cycle, whatever the scope
                 if rec["scope"] != "cycle":
                     mine = mine[mine["round"].isin(ROUND_OF_SCOPE[rec["scope"]])]
                 if mine.empty:
                     continue
-                race_id = mine.sort_values("date").race_id.iloc[-1]
-                rows.append({**rec, "race_id": race_id, "candidate_id": cid, "kind": stance, "single": single})
-    return pd.DataFrame(rows)
+                mine = mine.sort_values("date")
+                rows.append(
+                    {
+                        **rec,
+                        "race_id": mine.race_id.iloc[-1],
+                        "candidate_id": cid,
+                        "kind": stance,
+                        "single": single,
+                        "round_date": mine.date.iloc[-1],
+                        "first_date": first_date,
+                    }
+                )
+    if not rows:
+        return pd.DataFrame(rows)
+    return net_of_primary(pd.DataFrame(rows)).drop(columns=["round_date", "first_date"])
+
+
+def net_of_primary(parts: pd.DataFrame) -> pd.DataFrame:
+    """Reduce each cycle-scope figure that lands on a later round than the candidate's first by the primary's money
+    for the same cells (rule in data/README.md), so that a runoff does not inherit the primary's spending.
+
+    The primary's money P is the larger of (a) the plug-in total of the earlier-round figures of the same committee
+    (any committee for 'all') with the same stance, beneficiaries and targets, and (b) the sum over the figure's cells
+    of the plug-in totals of that committee's (any committee's, for 'all') single-candidate earlier-round figures.
+    The figure becomes max(0, C - P), flagged derived, with a bound that claims no more than C and P support:
+    exact when both are exact and complete; a lower bound when C is one (at least, or a running total) and P is
+    complete; else approximate (C - P then bounds nothing: a P that is itself a lower bound makes it too large)."""
+    parts = parts.assign(derived=False, primary_rows="")
+    later = parts[(parts.scope == "cycle") & (parts.round_date > parts.first_date)]
+    for row, fig in later.groupby("_row", sort=True):
+        c = fig.iloc[0]
+        pool = parts[
+            (parts.scope != "cycle")
+            & (parts.cycle == c.cycle)
+            & (parts.district == c.district)
+            & (parts.round_date < c.round_date)
+        ]
+        if c.committee != "all":
+            pool = pool[pool.committee == c.committee]
+        same = pool[
+            (pool.stance == c.stance) & (pool.beneficiary_id == c.beneficiary_id) & (pool.target_id == c.target_id)
+        ].drop_duplicates("_row")
+        cells = [
+            pool[pool.single & (pool.candidate_id == cid) & (pool.kind == kind)]
+            for cid, kind in zip(fig.candidate_id, fig.kind, strict=True)
+        ]
+        by_cells = [chosen_figures(g) for g in cells if not g.empty]
+        p_cells = sum(total_usd(g) for g in by_cells)
+        p_same = total_usd(same) if not c.single else 0.0
+        if p_same == 0 and p_cells == 0:
+            continue  # nothing known of the primary: the figure stays as printed
+        chosen = chosen_figures(same) if p_same > p_cells else pd.concat(by_cells)
+        p = max(p_same, p_cells)
+        complete = ((chosen.bound != "at_least") & (chosen.final | (chosen.as_of >= chosen.round_date))).all()
+        c_lower = c.bound == "at_least" or not c.final
+        if complete and c.bound == "exact" and c.final and (chosen.bound == "exact").all():
+            bound, final = "exact", True
+        elif complete and c_lower:
+            bound, final = "at_least", bool(c.final)
+        else:
+            bound, final = "approx", True
+        idx = parts._row == row
+        parts.loc[idx, "amount_usd"] = max(0.0, float(c.amount_usd) - p)
+        parts.loc[idx, "bound"] = bound
+        parts.loc[idx, "final"] = final
+        parts.loc[idx, "derived"] = True
+        parts.loc[idx, "primary_rows"] = ";".join(str(r) for r in sorted(set(chosen._row)))
+    return parts
+
+
+def chosen_figures(figures: pd.DataFrame) -> pd.DataFrame:
+    """The figures total_usd's rule uses: each committee's final, else latest, else largest figure; or the largest
+    'all committees' figure when it is larger than their sum."""
+    if figures.empty:
+        return figures
+    ranked = figures.sort_values(["final", "as_of", "amount_usd"], ascending=False)
+    per_committee = ranked[ranked.committee != "all"].drop_duplicates("committee")
+    overall = ranked[ranked.committee == "all"].nlargest(1, "amount_usd")
+    if not overall.empty and overall.amount_usd.iloc[0] >= per_committee.amount_usd.sum():
+        return overall
+    return per_committee
 
 
 def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -172,7 +252,8 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
 
     Rule (documented in data/README.md): per committee take the final figure, else the latest, else the
     largest; a round's total is the larger of any 'all committees' figure and the sum over committees.
-    Cycle-scope figures go to the last round the candidate ran in. Combined for/against figures and
+    Cycle-scope figures go to the last round the candidate ran in, net of the primary's money (net_of_primary),
+    flagged 'derived' in money_bounds. Combined for/against figures and
     figures shared by several candidates are counted in n_combined but not split here (the Bayesian
     model treats them as constraints on latent spending)."""
     cols = ["race_id", "candidate_id", *MONEY_COLUMNS]
@@ -186,7 +267,13 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
             "candidate_id": cid,
             "n_money_figures": len(g),
             "n_combined": int((~g.single).sum()),
-            "money_bounds": ";".join(sorted(set(g.bound) | ({"running"} if (~g.final).any() else set()))),
+            "money_bounds": ";".join(
+                sorted(
+                    set(g.bound)
+                    | ({"running"} if (~g.final).any() else set())
+                    | ({"derived"} if g.derived.any() else set())
+                )
+            ),
         }
         for kind in ("support", "oppose"):
             k = g[(g.kind == kind) & g.single]

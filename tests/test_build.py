@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.build import INTEGER_COLUMNS, build_all, candidate_races, head_to_head
+from model.build import INTEGER_COLUMNS, build_all, candidate_races, head_to_head, money_figure_parts
 from model.features import vote_share_data
 from model.raw import load_raw
 from model.schema import TABLES
@@ -208,3 +208,101 @@ def test_coverage_shows_share_basis_turnout_basis_votes_cast_and_era(raw, tmp_pa
     assert cells[10] == "—" and cells[12] == "district_pct" and cells[13] == "9%"
     d5 = next(line for line in text.splitlines() if line.startswith("| 2019-05-21-D5 "))
     assert "| 172 (sum_votes, preliminary) |" in d5
+
+
+# Cycle-scope money (data/README.md, "Money"): a primary and its runoff, ann and bob in both. Committee U prints a
+# primary figure for ann and a cycle total; committee V prints a cycle total whose primary part is only a lower bound;
+# 'all' prints a cycle total against bob with no primary figure; W prints a combined cycle figure for ann and against
+# bob and the same combined figure for the primary.
+MONEY_RACES = [("2013-03-05-D6", "2013-03-05", "primary"), ("2013-05-21-D6", "2013-05-21", "general")]
+SPENDING = [
+    ("primary", "U", "ann", "", "support", "300", "exact", "2013-03-05", "true"),
+    ("cycle", "U", "ann", "", "support", "1000", "exact", "2013-05-21", "true"),
+    ("primary", "V", "bob", "", "support", "200", "at_least", "2013-03-05", "false"),
+    ("cycle", "V", "bob", "", "support", "500", "at_least", "2013-05-21", "true"),
+    ("cycle", "all", "", "bob", "oppose", "90", "exact", "2013-05-21", "true"),
+    ("primary", "W", "ann", "bob", "combined", "400", "approx", "2013-03-05", "false"),
+    ("cycle", "W", "ann", "bob", "combined", "1500", "at_least", "2013-05-21", "true"),
+]
+
+
+@pytest.fixture
+def money_raw(tmp_path: Path) -> Path:
+    """A primary and its runoff with the spending figures above."""
+    d = tmp_path / "money"
+    d.mkdir()
+    write_table(d, "sources", [{"source_id": "s1", "url": "https://example.org/m", "publisher": "Clerk"}])
+    write_table(
+        d,
+        "races",
+        [
+            {"race_id": r, "cycle": "2013", "date": day, "round": rnd, "district": "6", "seat": "open",
+             "count_status": "certified", "source_ids": "s1"}
+            for r, day, rnd in MONEY_RACES
+        ],
+    )  # fmt: skip
+    write_table(
+        d,
+        "results",
+        [
+            {"race_id": r, "candidate_id": cid, "name": cid.title(), "incumbent": "false", "votes": votes,
+             "outcome": outcome, "count_status": "certified", "as_of": day, "source_ids": "s1"}
+            for r, day, rnd in MONEY_RACES
+            for cid, votes, outcome in (("ann", "60", "advanced" if rnd == "primary" else "won"),
+                                        ("bob", "40", "advanced" if rnd == "primary" else "lost"))
+        ],
+    )  # fmt: skip
+    write_table(
+        d,
+        "spending",
+        [
+            {"cycle": "2013", "district": "6", "scope": scope, "committee": com, "side": "all", "beneficiary_id": ben,
+             "target_id": tgt, "stance": stance, "amount_usd": amt, "bound": bound, "as_of": as_of, "final": final,
+             "source_ids": "s1"}
+            for scope, com, ben, tgt, stance, amt, bound, as_of, final in SPENDING
+        ],
+    )  # fmt: skip
+    for table in ("endorsements", "candidate_finance"):
+        write_table(d, table, [])
+    return d
+
+
+def test_a_cycle_figure_on_the_runoff_is_net_of_the_same_committees_primary_figure(money_raw):
+    """U: 1000 over the cycle less 300 in the primary leaves 700 for the runoff, exact because both are; the primary
+    keeps its 300. Without the rule the runoff would carry the whole 1000."""
+    cr = candidate_races(load_raw(money_raw)).set_index(["race_id", "candidate_id"])
+    assert cr.loc[("2013-03-05-D6", "ann"), "support_usd"] == 300
+    assert cr.loc[("2013-05-21-D6", "ann"), "support_usd"] == 700
+    assert "derived" in cr.loc[("2013-05-21-D6", "ann"), "money_bounds"].split(";")
+    assert "derived" not in cr.loc[("2013-03-05-D6", "ann"), "money_bounds"].split(";")
+
+
+def test_net_figure_claims_no_bound_the_primary_figure_does_not_support(money_raw):
+    """V: 'at least 500' over the cycle less 'at least 200' in the primary bounds nothing, so the 300 is approximate;
+    W: 'at least 1500' less a complete 'about 400' is at least 1100; a cycle figure with no primary figure (the
+    'all' oppose figure) stays as printed."""
+    t = load_raw(money_raw)
+    parts = money_figure_parts(t["spending"], t["races"], t["results"]).set_index("_row")
+    assert (parts.loc[5, "amount_usd"], parts.loc[5, "bound"], bool(parts.loc[5, "derived"])) == (300, "approx", True)
+    w = parts.loc[[8]]
+    assert set(w.race_id) == {"2013-05-21-D6"} and (w.amount_usd == 1100).all() and (w.bound == "at_least").all()
+    assert (parts.loc[6, "amount_usd"], parts.loc[6, "bound"], bool(parts.loc[6, "derived"])) == (90, "exact", False)
+    assert (parts.loc[3, "amount_usd"], parts.loc[3, "bound"], parts.loc[3, "race_id"]) == (
+        700,
+        "exact",
+        "2013-05-21-D6",
+    )
+
+
+def test_latent_money_evidence_uses_the_net_runoff_figures(money_raw):
+    """The Bayesian money constraints read the same parts: the runoff's evidence on ann's support is 700, exact, and
+    the combined W figure constrains ann's support plus bob's opposition to at least 1100."""
+    t = load_raw(money_raw)
+    data = vote_share_data(candidate_races(t), t)
+    ev = data.money
+    cells = {tuple(r): i for i, r in enumerate(ev.cells[["race_id", "candidate_id", "stance"]].to_numpy())}
+    ann = cells[("2013-05-21-D6", "ann", "support")]
+    single = [e for e in range(len(ev.amount_usd)) if ev.incidence[e].sum() == 1 and ev.incidence[e, ann] == 1]
+    assert [(ev.amount_usd[e], ev.kind[e]) for e in single] == [(700, "exact")]
+    w = [e for e in range(len(ev.amount_usd)) if ev.incidence[e].sum() == 2 and ev.incidence[e, ann] == 1]
+    assert [(ev.amount_usd[e], ev.kind[e]) for e in w] == [(1100, "lower")]
