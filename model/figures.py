@@ -268,8 +268,9 @@ def decomposition_figure(out: Path, table: pd.DataFrame) -> None:
         " whiskers: 90 % intervals)",
         x=0.01,
         ha="left",
+        fontsize=12,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title above the panels
     fig.savefig(out / "decomposition.png", dpi=90, bbox_inches="tight")
     plt.close(fig)
 

@@ -66,7 +66,7 @@ def test_endorsement_priors_the_file_lacks_get_the_documented_default_and_the_re
     run, tmp = synthetic_run
     manifest = json.loads((run / "manifest.json").read_text())
     assert "beta_teachers_association" in manifest["priors_defaulted"]
-    assert manifest["priors"]["beta_teachers_association"] == {"dist": "normal", "mu": 0.0, "sigma": 1.0}
+    assert manifest["priors"]["beta_teachers_association"] == {"dist": "normal", "mu": 0.0, "sigma": 0.5}
     assert "documented default prior" in (tmp / "reports" / "report.md").read_text()
     # The literature preset sets priors for LAUSD's UTLA, which this electorate does not have: skipped, said why.
     assert "unknown prior name" in manifest["skipped"]["prior sweep: literature"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import arviz as az
 import numpy as np
@@ -15,9 +16,10 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from model import diagnostics, evaluate
+from model import diagnostics, evaluate, models
 from model.effects import counterfactuals, p_first
 from model.features import MoneyEvidence, VoteShareData
+from model.models.head_to_head import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw"
@@ -53,8 +55,8 @@ def tiny_data(log_support=(LN3, 0.0, 0.0, 0.0, 0.0), log_oppose=(LN3, 0.0, 0.0, 
         cycle_idx=np.zeros(5, dtype=int),
         district_idx=np.zeros(5, dtype=int),
         incumbent=zeros,
-        utla=zeros,
-        ccsa=zeros,
+        endorsement=np.zeros((5, 0)),
+        terms=(),
         log_support=np.array(log_support),
         log_oppose=np.array(log_oppose),
         support_cell=np.full(5, -1),
@@ -97,7 +99,8 @@ def test_counterfactual_shares_and_deltas_match_the_hand_computed_softmax():
     eta = ln3 and A gets 3/(3+1) = 75 %. Draw 2 (support 2, oppose -1): eta = 2 ln3 - ln3 = ln3, 75 %; without the
     ads 9/(9+1) = 90 %. Equal spending gives both A and B the race's mean money, so 50 % in both draws.
     Race r1 has no money: every candidate is at 1/3 in every scenario."""
-    cf = counterfactuals(posterior([1.0, 2.0], [-1.0, -1.0], 1e7), tiny_data(), np.random.default_rng(0))
+    plugin = models.get("vote_share_plugin")
+    cf = counterfactuals(posterior([1.0, 2.0], [-1.0, -1.0], 1e7), tiny_data(), np.random.default_rng(0), plugin)
     a, b = cf.iloc[0], cf.iloc[1]
     assert a.share_fitted == pytest.approx((50 + 75) / 2) and b.share_fitted == pytest.approx((50 + 25) / 2)
     assert a.share_no_negative_ads == pytest.approx((75 + 90) / 2)
@@ -241,7 +244,7 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     weights_seen: dict[str, list[np.ndarray]] = {"vote_share": [], "head_to_head": []}
     oracle_fit = _Fit(eta=np.where(winner, 10.0, 0.0)[None, None].repeat(20, 1), concentration=np.full((1, 20), 1e7))
     z = np.zeros((1, 20))  # head-to-head: no information (all coefficients 0, sd 1), so P(a first) = 1/2
-    no_info_fit = _Fit(**{n: z for n in evaluate.HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=z + 1.0)
+    no_info_fit = _Fit(**{n: z for n in HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=z + 1.0)
 
     def oracle(model, updates, seeds, settings):
         kind = "vote_share" if "eta" in model.named_vars else "head_to_head"
@@ -368,7 +371,8 @@ def test_strict_gate_exits_1_exactly_when_a_diagnostic_failed(passed, tmp_path, 
         (out / "diagnostics.csv").write_text(f"check,passed\nall,{passed}\n")
         return passed
 
-    monkeypatch.setattr(fit, "fit_models", lambda *args: {"wall_s": {}})
+    fake = {"wall_s": {}, "main_model": None, "names": None, "skipped": {}, "data": SimpleNamespace(terms=())}
+    monkeypatch.setattr(fit, "fit_models", lambda *args: fake)
     monkeypatch.setattr(fit, "write_run", write_run)
     args = ["fit", "--raw", str(RAW), "--runs", str(tmp_path / "runs"), "--figures", str(tmp_path / "figures")]
     want = 0 if passed else 1
@@ -422,8 +426,8 @@ def test_head_to_head_probabilities_give_the_top_two_their_normal_tail_and_other
     P(N(1, 1) > 0) = Phi(1) = 0.841 and b gets the rest; a third candidate gets 0; a race without a head-to-head
     row is split evenly."""
     one = np.ones((1, 1))
-    fit = _Fit(**{n: one * (n == "beta_support") for n in evaluate.HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=one)
-    terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in evaluate.HEAD_TO_HEAD_TERMS}
+    fit = _Fit(**{n: one * (n == "beta_support") for n in HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=one)
+    terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in HEAD_TO_HEAD_TERMS}
     test = pd.DataFrame({"race_id": ["r0"], "candidate_a": ["a"], "candidate_b": ["b"], **terms})
     frame = pd.DataFrame({"race_id": ["r0", "r0", "r0", "r1", "r1"], "candidate_id": ["a", "b", "c", "d", "e"]})
     got = evaluate.head_to_head_probabilities(fit, test, frame)
@@ -438,11 +442,12 @@ def test_actual_money_is_the_plug_in_or_the_latent_draws_with_no_figure_meaning_
     from model.effects import actual_log_money
 
     data = tiny_data()
-    s, o = actual_log_money(posterior([1.0], [-1.0], 10.0), data)
+    plugin = models.get("vote_share_plugin")
+    s, o = actual_log_money(posterior([1.0], [-1.0], 10.0), data, plugin)
     np.testing.assert_allclose(s[0], data.log_support)
     np.testing.assert_allclose(o[0], data.log_oppose)
     latent = dataclasses.replace(data, support_cell=np.array([0, -1, -1, -1, 1]), oppose_cell=np.full(5, -1))
     money_k = np.array([[[2.0, 8.0], [26.0, 0.0]]])  # (chain, draw, cell) in $ thousands
-    s, o = actual_log_money(az.from_dict({"posterior": {"money_k": money_k}}), latent)
+    s, o = actual_log_money(az.from_dict({"posterior": {"money_k": money_k}}), latent, plugin)
     np.testing.assert_allclose(s, np.log([[3.0, 1, 1, 1, 9.0], [27.0, 1, 1, 1, 1.0]]))
     np.testing.assert_allclose(o, 0.0)

@@ -41,6 +41,7 @@ def test_an_endorsement_term_prior_is_found_by_the_term_name_else_takes_the_docu
     assert defaulted_term_priors(path, terms) == [
         "beta_turnout_teachers_association",
         "beta_oncycle_teachers_association",
+        "beta_electorate_teachers_association",
     ]
 
 

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -477,9 +478,11 @@ def test_data_build_killed_at_each_step_leaves_or_restores_whole_outputs(
 FAKE_FIT = """
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 import model.fit as fit
-def fit_models(raw_dir, priors, seed, settings, progress):
-    return {"wall_s": {"fake": 0.0}}
+def fit_models(*args):
+    return {"wall_s": {"fake": 0.0}, "main_model": None, "names": None, "skipped": {},
+            "data": SimpleNamespace(terms=())}
 def write_run(out, result, seed):
     (out / "table.csv").write_text(f"seed {seed} {sys.argv[4]}")
     return True
@@ -496,7 +499,8 @@ def fake_fit_here(monkeypatch, runs: Path, seed: int, tag: str) -> None:
         (out / "table.csv").write_text(f"seed {seed} {tag}")
         return True
 
-    monkeypatch.setattr(fit, "fit_models", lambda *args: {"wall_s": {"fake": 0.0}})
+    fake = {"wall_s": {"fake": 0.0}, "main_model": None, "names": None, "skipped": {}, "data": SimpleNamespace(terms=())}
+    monkeypatch.setattr(fit, "fit_models", lambda *args: fake)
     monkeypatch.setattr(fit, "write_run", write_run)
     fit.run_fit(RAW, "default", seed, runs, reuse=False)
 
