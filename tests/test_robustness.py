@@ -499,7 +499,13 @@ def fake_fit_here(monkeypatch, runs: Path, seed: int, tag: str) -> None:
         (out / "table.csv").write_text(f"seed {seed} {tag}")
         return True
 
-    fake = {"wall_s": {"fake": 0.0}, "main_model": None, "names": None, "skipped": {}, "data": SimpleNamespace(terms=())}
+    fake = {
+        "wall_s": {"fake": 0.0},
+        "main_model": None,
+        "names": None,
+        "skipped": {},
+        "data": SimpleNamespace(terms=()),
+    }
     monkeypatch.setattr(fit, "fit_models", lambda *args: fake)
     monkeypatch.setattr(fit, "write_run", write_run)
     fit.run_fit(RAW, "default", seed, runs, reuse=False)

@@ -205,7 +205,11 @@ class VoteShareCarryover(VoteShareLatent):
         if self.noise == "normal":
             z = pm.Normal("z_candidate", 0.0, 1.0, dims="person")
         else:
-            z = pm.StudentT("z_candidate", nu=NU_CANDIDATE, mu=0.0, sigma=1.0, dims="person")
+            # Student-t as a scale mixture of normals (z = normal / sqrt(gamma)): the direct StudentT left R-hat
+            # 1.017 and bulk ESS 355 at 4 x 2000 draws; the mixture gives NUTS a smoother geometry.
+            z_raw = pm.Normal("z_candidate_raw", 0.0, 1.0, dims="person")
+            precision = pm.Gamma("precision_candidate", NU_CANDIDATE / 2, NU_CANDIDATE / 2, dims="person")
+            z = pm.Deterministic("z_candidate", z_raw / pt.sqrt(precision), dims="person")
         # Data, so that a joint primary-then-runoff simulation can swap in the primary shares a runoff starts from.
         row_share = pm.Data("row_share", cd.row_share, dims="candidate")
         fresh = x + sigma * z[cd.candidate_idx]
