@@ -88,13 +88,14 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def models_listing() -> str:
-    """One line per registered model: name, kind, '(main)' for the main model, and its description."""
+    """One line per registered model: name, kind, '(main)' for the main model or '(asked)' for one fitted only
+    when named, and its description."""
     from model import classical, models
 
     main = models.main_name()
     lines = []
-    for _position, m in models.bayesian():
-        flag = " (main)" if m.name == main else ""
+    for m in models.REGISTRY.values():
+        flag = " (main)" if m.name == main else "" if m.in_default_fit else " (asked)"
         lines.append(f"{m.name:<36} bayes{flag:<8} {m.description}")
     for name, est in classical.ESTIMATORS.items():
         lines.append(f"{name:<36} classical{'':<4} {est.description}")

@@ -28,7 +28,7 @@ def _registered() -> dict:
     """Registered Bayesian models by name (imported late: figures render, they never build models)."""
     from model import models
 
-    return {m.name: m for _position, m in models.bayesian()}
+    return dict(models.REGISTRY)
 
 
 # Parameters of the rank and trace figures per registered model (tests check the figures exist).

@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m model.sbc`: SBC of the chosen models; writes the rank table, its uniformity summary
     (<table stem>-uniformity.csv) and figures/sbc-<model>.png."""
     p = argparse.ArgumentParser(prog="python -m model.sbc", description=__doc__)
-    p.add_argument("--models", nargs="+", choices=list(models.REGISTRY), default=list(models.REGISTRY))
+    default = [m.name for _position, m in models.bayesian()]  # the models a default fit fits
+    p.add_argument("--models", nargs="+", choices=list(models.REGISTRY), default=default)
     p.add_argument("--sims", type=int, default=100)
     p.add_argument("--seed", type=int, default=20260305)
     p.add_argument("--draws", type=int, default=500, help="posterior draws per chain (2 chains)")

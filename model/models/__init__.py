@@ -45,11 +45,12 @@ def get(name: str) -> BayesModel:
 
 
 def bayesian(names: list[str] | None = None) -> list[tuple[int, BayesModel]]:
-    """(position, model) of every registered model, or of the named ones, in registration order."""
+    """(position, model) of every registered model fitted by default, or of the named ones, in registration
+    order (the position counts every registered model, so seeds do not depend on which are fitted)."""
     if names:
         for n in names:
             get(n)
-    return [(i, m) for i, m in enumerate(REGISTRY.values()) if not names or m.name in names]
+    return [(i, m) for i, m in enumerate(REGISTRY.values()) if (m.name in names if names else m.in_default_fit)]
 
 
 register(VoteShareLatent())

@@ -101,6 +101,7 @@ class BayesModel:
       train_update(inputs, race_mask) -> pm.Data values that fit only the race-rounds of inputs.data where
         race_mask is True (the runoff forecast), or None when the model cannot (default).
       runoff_forecast: True to be fitted in the runoff forecast beside the main model (default False).
+      in_default_fit: False to fit the model only when named (`make fit MODELS="..."`); default True.
       interval_hits(idata, inputs, held_out_race, rng) -> per held-out share, whether its 50 % and 90 %
         predictive intervals cover it (columns in50, in90), or None (default: the model predicts no shares).
     Gates and figures
@@ -137,6 +138,9 @@ class BayesModel:
     # different models do not share seeds and earlier runs' numbers stay reproducible.
     loco_seed_offset: int = 0
     runoff_forecast: bool = False
+    # False: fitted only when named (make fit MODELS="..."), e.g. a variant kept for comparison whose sampler needs
+    # more than the default settings; the registry still lists it.
+    in_default_fit: bool = True
 
     def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
         """Variables of the rank and trace figures on these inputs (default: figure_vars)."""

@@ -27,7 +27,7 @@ candidates far from what their covariates say); LOO decides between the two."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from scipy.special import expit
 
 from model.features import VoteShareData
 from model.models.base import Inputs, posterior_draws, prior_rv
+from model.models.dirichlet import component_predictive
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
 from model.points import INTERVAL, Effect
@@ -137,9 +138,7 @@ def _aligned(data: VoteShareData, f: pd.DataFrame, eliminated: int, finalist: in
     """Whether an eliminated primary candidate's backers also back the finalist (a shared endorsement term, or
     support IE from the same side)."""
     shared_term = bool((data.endorsement[eliminated] * data.endorsement[finalist]).any())
-    same_side = any(
-        col in f and f[col].iloc[eliminated] > 0 and f[col].iloc[finalist] > 0 for col in SUPPORT_SIDES
-    )
+    same_side = any(col in f and f[col].iloc[eliminated] > 0 and f[col].iloc[finalist] > 0 for col in SUPPORT_SIDES)
     return shared_term or same_side
 
 
@@ -245,6 +244,28 @@ class VoteShareCarryover(VoteShareLatent):
             carried = carried + beta * data.endorsement[:, k] * cd.electorate_change[data.race_idx]
         return np.where(cd.runoff > 0, carried, fresh)
 
+    def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
+        """Primaries and runoffs jointly: every round's shares (and the money figures) as the latent model draws
+        them, then each linked runoff again from its simulated primary (carry-over and consolidation use the
+        simulated primary shares, which also replace the row_share data). None when a share underflows to 0."""
+        update = super().simulate(inputs, truth, rng)
+        data = inputs.data
+        cd = carryover_data(data)
+        if update is None or not cd.runoff.any():
+            return update
+        shares = np.exp(update["log_component_share"])
+        primary_share = row_shares(replace(data, component_share=shares))
+        post = {k: np.asarray(v)[None] for k, v in truth.items()}
+        x = VoteShareModel.eta_draws(self, post, data)
+        eta = self._combine(post, data, replace(cd, row_share=primary_share), x)
+        runoff = component_predictive(eta, np.atleast_1d(truth["concentration"]), data, rng)[0]
+        in_runoff = np.zeros(len(shares), dtype=bool)
+        in_runoff[data.component_idx[cd.runoff > 0]] = True
+        shares = np.where(in_runoff, runoff, shares)
+        if not (shares > 0).all():
+            return None
+        return {**update, "log_component_share": np.log(shares), "row_share": primary_share}
+
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
         """The standard effects plus the runoff terms (consolidation per 10 points of aligned primary vote)."""
         data = inputs.data
@@ -338,3 +359,8 @@ class VoteShareCarryoverT(VoteShareCarryover):
     noise = "student_t"
     runoff_forecast = False
     loco_seed_offset = 400
+    # Fitted on request only (make fit MODELS="vote_share_carryover vote_share_carryover_t"). On the bundled data
+    # its candidate-strength sd sits near zero (0.17 +/- 0.10), where the Student-t's scale and the strengths trade
+    # off: R-hat 1.02 and bulk ESS 355 at 4 x 2000 draws (also as a normal-gamma scale mixture), and LOO did not
+    # prefer it (elpd +1.0, se of the difference 0.74): the heavy tails are not needed once runoffs carry over.
+    in_default_fit = False
