@@ -37,9 +37,10 @@ PRIORS = load_priors(None)  # the code's defaults, endorsement terms' documented
 CONTRACTION_MAX = 0.8
 # Effects whose prior is already narrow next to what the design can teach: the carry-over of the primary share is
 # learnt from about a dozen linked runoffs against a prior of sd 0.25, and its sd ratio was 0.83 over 100 simulated
-# datasets (coverage 88 of 100). They must still contract (a model returning its prior has ratio 1 +/- 0.03); the
-# README's "what the data cannot identify" says so.
-WEAKLY_IDENTIFIED = {"beta_primary_share": 0.95}
+# datasets (coverage 88 of 100). They must still contract: a model returning its prior has a ratio of 1 up to the
+# Monte Carlo error of 400 prior draws (relative se 0.035; 0.93 was seen), so 0.9 sits about 3 se below it and the
+# fitted 0.83 below that. The README's "what the data cannot identify" says so.
+WEAKLY_IDENTIFIED = {"beta_primary_share": 0.9}
 # Coverage: X = number of simulations (out of K) whose central 90 % interval holds the truth. With truths drawn from
 # the prior, a calibrated posterior's rank of the truth is uniform, so X ~ Binomial(K, 0.9) exactly for each effect,
 # whatever the correlations between effects. Over P effects of a model, a union (Bonferroni) bound gives a family
