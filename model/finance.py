@@ -13,7 +13,9 @@ on or before the round's election day:
     rather than the last also ignores the occasional figure for a single filing period (2014 D1, July);
   - a runoff's figure is the cycle's cumulative money by the runoff, primary money included (the candidate-aware
     model enters the change from the primary for a runoff built from its primary);
-  - the figure's bound becomes its evidence kind: exact, approx, or lower (at_least; a missing bound is approx).
+  - the figure's bound becomes its kind: exact, approx, or lower (at_least; a missing bound is approx); as
+    evidence on the money by election day (own_evidence) a figure filed more than RUNNING_TOTAL_DAYS before
+    it is a running total, hence a lower bound, whatever its bound.
 A candidate-round without a figure has no own money in the data (NaN), which the models treat as none, as they
 treat a candidate without an IE figure; a reported $0 is none as well."""
 
@@ -24,14 +26,17 @@ import pandas as pd
 
 OWN_KIND = {"exact": "exact", "approx": "approx", "at_least": "lower"}
 PRECISION = {"exact": 3, "approx": 2, "lower": 1}  # equal amounts: the more precise figure wins
-OWN_COLUMNS = ("own_usd", "own_kind", "own_basis", "own_as_of")
+OWN_COLUMNS = ("own_usd", "own_kind", "own_basis", "own_as_of", "own_evidence")
+# A report filed within two weeks of the vote is taken to stand for the money by election day (an assumption:
+# little is raised in the last days); an earlier one is a running total, a lower bound on it.
+RUNNING_TOTAL_DAYS = 14
 
 
 def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame:
     """Own committee money of each candidate row (columns cycle, candidate_id, date): own_usd (NaN without a
-    figure), own_kind (exact | approx | lower | ''), own_basis (spent | raised | '') and own_as_of, on rows'
-    index."""
-    none = (np.nan, "", "", "")
+    figure), own_kind (exact | approx | lower | ''), own_basis (spent | raised | ''), own_as_of and own_evidence
+    (own_kind, or lower for a running total), on rows' index."""
+    none = (np.nan, "", "", "", "")
     if finance is None or finance.empty:
         return pd.DataFrame([none] * len(rows), index=rows.index, columns=list(OWN_COLUMNS))
     fin = finance.copy()
@@ -53,7 +58,9 @@ def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.D
             values.append(none)
             continue
         best = g.iloc[-1]
-        values.append((float(best.amount), best.kind, best.basis, best.as_of.date().isoformat()))
+        running = (pd.Timestamp(date) - best.as_of).days > RUNNING_TOTAL_DAYS
+        evidence = "lower" if running else best.kind
+        values.append((float(best.amount), best.kind, best.basis, best.as_of.date().isoformat(), evidence))
     out = pd.DataFrame(values, index=rows.index, columns=list(OWN_COLUMNS))
     out["own_usd"] = out.own_usd.astype(float)
     return out

@@ -65,6 +65,9 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "money_log_sigma": Prior("halfnormal", {"sigma": 1.5}, "sd of log true IE ($k) per candidate and stance"),
     # The own-money model (model/models/own_money.py): the candidate's own committee money, on the IE scale.
     "beta_own": Prior("normal", {"mu": 0.0, "sigma": 0.2}, "candidate's own committee money, per log(1+$k)"),
+    # exp(4 +/- 2 x 1.5) = $3k-$1.1M: the span of LAUSD committees (a few $k to several $100k).
+    "own_log_mu": Prior("normal", {"mu": 4.0, "sigma": 1.5}, "mean of log true own committee money ($k)"),
+    "own_log_sigma": Prior("halfnormal", {"sigma": 1.5}, "sd of log true own committee money ($k)"),
 }
 
 # Priors of optional terms: a priors file that names one switches its term on (a model checks for the name);

@@ -17,7 +17,7 @@ from model.finance import own_money_by_round
 from model.fit import SamplerSettings, model_effects, sample
 from model.models.base import load_inputs
 from model.models.carryover import carryover_data
-from model.models.own_money import log_own, own_change
+from model.models.own_money import log_own, own_cells, own_change, simulate_own_figures
 from model.priors import PRESET_DIR, load_priors
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -102,9 +102,23 @@ def test_numpy_twin_equals_the_pymc_linear_predictor(inputs, tmp_path, switch):
     extra = post["beta_own"][:, None] + (post["beta_own_incumbent"][:, None] * inputs.data.incumbent if switch else 0)
     np.testing.assert_allclose(
         model.eta_draws(post, inputs.data) - main.eta_draws(post, inputs.data),
-        extra * own_change(inputs.data),
+        extra * own_change(inputs.data, model.log_own_draws(post, inputs.data)),
         atol=1e-9,
     )
+
+
+def test_figures_filed_weeks_before_the_vote_are_lower_bounds_and_simulated_as_such(inputs):
+    """2019 D5: the 2 March reports (3 days out) keep their bound, the 19 January ones become running totals;
+    simulated lower-bound figures fall below the true money, exact ones within a few %."""
+    f = inputs.data.frame.set_index(["race_id", "candidate_id"])
+    assert f.own_evidence[("2019-03-05-D5", "jackie-goldberg")] == "exact"
+    assert f.own_evidence[("2019-03-05-D5", "ana-cubas")] == "lower"
+    assert f.own_kind[("2019-03-05-D5", "ana-cubas")] == "exact"
+    kind = np.array(["exact"] * 500 + ["lower"] * 500)
+    log_reported = simulate_own_figures(np.full(1000, 100.0), kind, np.random.default_rng(3))
+    gap = np.log(100.0) - log_reported
+    assert np.abs(gap[:500]).max() < 0.1
+    assert (gap[500:] > -0.1).all() and 0.3 < gap[500:].mean() < 0.8
 
 
 def test_a_runoff_built_from_its_primary_gets_the_change_in_own_money(inputs):
@@ -139,6 +153,7 @@ def test_races_with_candidate_money_and_no_ie_fit_without_code_edits(tmp_path):
     priors = load_priors(None, inputs.data.terms)
     idata = sample(model.build(inputs, priors), 3, SamplerSettings(chains=1, draws=30, tune=30), progress=False)
     assert idata.posterior["beta_own"].shape == (1, 30)
+    assert idata.posterior["own_money_k"].shape == (1, 30, len(own_cells(inputs.data)))
     effects = model_effects(model, idata, inputs, 100_000.0)
     assert effects.effect.str.startswith("own committee money").any()
     assert not effects.effect.str.contains("incumbent minus challenger").any()  # switched off: left out
