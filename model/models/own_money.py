@@ -34,10 +34,10 @@ from model.models.vote_share_latent import MONEY_SD_APPROX, MONEY_SD_EXACT, MONE
 from model.points import Effect
 from model.priors import Prior
 
-# 2019 D5's committees grew 1-4 fold (log gap 0-1.4) from the 19 January reports to those of 2 March: a running
-# total months before the vote sits well below the final money, so its gap has sd 0.7 (IE's final-ish lower
-# bounds: 0.35). An assumption, like IE's; with lower bounds alone nothing else caps the money.
-OWN_SD_LOWER_GAP = 0.7
+# 2019 D5's committees went from 0.9 to 9 times their 19 January figures by 2 March (log gap -0.1 to 2.2): a running
+# total weeks before the vote can sit far below the final money, so its gap has sd 1 (IE's final-ish lower bounds:
+# 0.35). An assumption, like IE's; with lower bounds alone nothing else caps the money.
+OWN_SD_LOWER_GAP = 1.0
 
 
 def log_own(data: VoteShareData) -> np.ndarray:
