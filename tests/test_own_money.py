@@ -162,3 +162,15 @@ def test_races_with_candidate_money_and_no_ie_fit_without_code_edits(tmp_path):
 def test_the_own_money_model_says_why_it_cannot_run_without_candidate_money(tmp_path):
     inputs = load_inputs(synthetic_electorate(tmp_path / "data"))
     assert "committee money" in models.get(NAME).cannot_run(inputs)
+
+
+def test_simulation_draws_every_reported_figure_the_model_reads(inputs):
+    """SBC swaps in simulated shares, IE figures and own-money figures: one value per pm.Data of each."""
+    model = models.get(NAME)
+    post = prior_post(model, inputs, load_priors(None), n=1)
+    truth = {k: v[0] for k, v in post.items()}
+    update = model.simulate(inputs, truth, np.random.default_rng(5))
+    assert update is not None
+    assert update["log_reported_own_k"].shape == (len(own_cells(inputs.data)),)
+    assert update["log_reported_money_k"].shape == (len(inputs.data.money.amount_usd),)
+    assert np.isfinite(update["log_reported_own_k"]).all()
