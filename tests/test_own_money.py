@@ -157,6 +157,7 @@ def test_races_with_candidate_money_and_no_ie_fit_without_code_edits(tmp_path):
     effects = model_effects(model, idata, inputs, 100_000.0)
     assert effects.effect.str.startswith("own committee money").any()
     assert not effects.effect.str.contains("incumbent minus challenger").any()  # switched off: left out
+    assert not effects.effect.str.contains("IE").any()  # no IE: its slopes are only their priors
 
 
 def test_the_own_money_model_says_why_it_cannot_run_without_candidate_money(tmp_path):

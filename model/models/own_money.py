@@ -38,6 +38,7 @@ from model.priors import Prior
 # total weeks before the vote can sit far below the final money, so its gap has sd 1 (IE's final-ish lower bounds:
 # 0.35). An assumption, like IE's; with lower bounds alone nothing else caps the money.
 OWN_SD_LOWER_GAP = 1.0
+IE_SLOPES = ("beta_support", "beta_oppose")  # effects left out on data without IE (nothing but their prior)
 
 
 def log_own(data: VoteShareData) -> np.ndarray:
@@ -188,9 +189,11 @@ class VoteShareOwnMoney(VoteShareCarryover):
         return eta
 
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
-        """The candidate-aware model's effects plus own money (and its incumbent difference, if on)."""
+        """The candidate-aware model's effects plus own money (and its incumbent difference, if on); without IE
+        figures the IE slopes are their priors, so they are left out."""
+        no_ie = len(inputs.data.money.amount_usd) == 0
         return (
-            *super().effects(inputs),
+            *(e for e in super().effects(inputs) if not (no_ie and e.parameter in IE_SLOPES)),
             Effect("beta_own", "own committee money", "money"),
             Effect("beta_own_incumbent", "own committee money, incumbent minus challenger", "money"),
         )
