@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from model.build import _scope, money_figure_parts, total_usd
+from model.finance import own_money_by_round
 from model.terms import Term, load_terms
 
 MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
@@ -214,6 +215,8 @@ def vote_share_data(
     """Assemble the vote-share model's arrays from candidate_races and the raw tables (terms: the endorsement
     terms to consider, default those of the raw data's directory)."""
     rows = modelled_races(cr).reset_index(drop=True)
+    # Own committee money per candidate-round (model/finance.py); only the own-money model reads it.
+    rows = rows.join(own_money_by_round(raw.get("candidate_finance"), rows))
     used, endorsement = used_terms(rows, raw, terms)
     race_ids = list(dict.fromkeys(rows.race_id))
     race_idx = rows.race_id.map({r: i for i, r in enumerate(race_ids)}).to_numpy()

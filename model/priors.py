@@ -63,6 +63,19 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "sigma_head_to_head": Prior("halfnormal", {"sigma": 1.0}, "residual sd of the head-to-head logit share"),
     "money_log_mu": Prior("normal", {"mu": 5.0, "sigma": 1.5}, "mean of log true IE ($k) per candidate and stance"),
     "money_log_sigma": Prior("halfnormal", {"sigma": 1.5}, "sd of log true IE ($k) per candidate and stance"),
+    # The own-money model (model/models/own_money.py): the candidate's own committee money, on the IE scale.
+    "beta_own": Prior("normal", {"mu": 0.0, "sigma": 0.2}, "candidate's own committee money, per log(1+$k)"),
+    # exp(4 +/- 2 x 1.5) = $3k-$1.1M: the span of LAUSD committees (a few $k to several $100k).
+    "own_log_mu": Prior("normal", {"mu": 4.0, "sigma": 1.5}, "mean of log true own committee money ($k)"),
+    "own_log_sigma": Prior("halfnormal", {"sigma": 1.5}, "sd of log true own committee money ($k)"),
+}
+
+# Priors of optional terms: a priors file that names one switches its term on (a model checks for the name);
+# without it the term is off. beta_own_incumbent: Jacobson's incumbent spending puzzle (own-money model).
+OPTIONAL_PRIORS: dict[str, Prior] = {
+    "beta_own_incumbent": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.1}, "incumbent's own-money slope minus a challenger's, per log(1+$k)"
+    ),
 }
 
 
@@ -119,6 +132,7 @@ def load_priors(path: Path | None, terms: tuple[Term, ...] | None = None) -> dic
     priors = dict(defaults)
     if path is None:
         return priors
+    defaults = {**defaults, **OPTIONAL_PRIORS}  # a file may name an optional term's prior to switch it on
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -18,7 +18,14 @@ TERMS = (
     ("Reform PAC", "reform_pac", "Reform PAC endorsement", "false"),
 )
 # Effects on the log-odds of a candidate's share that the votes are drawn from.
-TRUE = {"teachers_association": 0.5, "reform_pac": 0.3, "incumbent": 0.4, "support": 0.08, "oppose": -0.05}
+TRUE = {
+    "teachers_association": 0.5,
+    "reform_pac": 0.3,
+    "incumbent": 0.4,
+    "support": 0.08,
+    "oppose": -0.05,
+    "own": 0.1,
+}
 
 
 def write(path: Path, header: list[str], rows: list[list]) -> None:
@@ -36,12 +43,14 @@ def synthetic_electorate(
     repeat_candidates: bool = True,
     endorsements: bool = True,
     spending: bool = True,
+    finance: bool = False,
     seed: int = 1,
 ) -> Path:
-    """Write the raw tables of the synthetic electorate into out/ and return it."""
+    """Write the raw tables of the synthetic electorate into out/ and return it (finance: candidates' own
+    committee money, reported the week before election day, with an effect on the votes)."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
-    races, results, endorse, spend = [], [], [], []
+    races, results, endorse, spend, fin = [], [], [], [], []
     holder: dict[str, str] = {}  # district -> incumbent candidate id
     for cycle in cycles:
         date = CYCLES[cycle]
@@ -72,6 +81,11 @@ def synthetic_electorate(
                     + TRUE["incumbent"] * (cid == incumbent)
                     + TRUE["support"] * np.log1p(support / 1000)
                 )
+                if finance:  # drawn only here, so the datasets without own money stay as they were
+                    raised = float(rng.choice([5_000, 20_000, 80_000, 250_000]))
+                    as_of = f"{cycle}-02-25"
+                    fin.append([cycle, cid, raised, "", "exact" if k else "approx", as_of, SOURCE])
+                    eta[k] += TRUE["own"] * np.log1p(raised / 1000)
             oppose = float(rng.choice([0, 0, 100_000, 300_000])) if spending else 0.0
             if oppose:
                 spend.append(
@@ -104,7 +118,7 @@ def synthetic_electorate(
     write(out / "spending.csv", ["cycle", "district", "scope", "committee", "side", "beneficiary_id", "target_id",
           "stance", "amount_usd", "bound", "as_of", "final", "source_ids", "notes"], spend)  # fmt: skip
     write(out / "candidate_finance.csv", ["cycle", "candidate_id", "raised_usd", "spent_usd", "bound", "as_of",
-          "source_ids"], [])  # fmt: skip
+          "source_ids"], fin)  # fmt: skip
     write(out / "endorser_terms.csv", ["endorser", "term", "label", "turnout_interactions", "notes"],
           [[*t, ""] for t in TERMS])  # fmt: skip
     return out

@@ -9,6 +9,7 @@ from model.errors import UserError
 from model.models.base import BayesModel, Effect, Inputs, draws, load_inputs, posterior_draws, prior_rv
 from model.models.carryover import VoteShareCarryover, VoteShareCarryoverT
 from model.models.head_to_head import HeadToHead
+from model.models.own_money import VoteShareOwnMoney
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
 from model.models.vote_share_plugin import VoteSharePlugin
@@ -59,6 +60,7 @@ register(HeadToHead())
 # Chosen as main by PSIS-LOO and the posterior predictive checks on the fitted data (README, "The models").
 register(VoteShareCarryover(), main=True)
 register(VoteShareCarryoverT())
+register(VoteShareOwnMoney())  # candidates' own committee money (issue 12)
 
 __all__ = [
     "REGISTRY",
