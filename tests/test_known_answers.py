@@ -256,7 +256,8 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     race_cycle = cr.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
     folds = sorted(set(per_candidate.cycle))
     assert folds == sorted(c for c in data.cycles if (race_cycle != c).sum() >= 5)
-    n_models = 3  # the vote-share models a default fit fits: latent, plug-in and carryover
+    # The vote-share models a default fit fits (latent, plug-in, carryover, own money, ...).
+    n_models = sum(m.loo_var == "vote_share_race" for _position, m in models.bayesian())
     assert len(weights_seen["vote_share"]) == n_models * len(folds)
     for weights, cycle in zip(weights_seen["vote_share"], folds * n_models, strict=True):
         np.testing.assert_array_equal(weights, (race_cycle != cycle).astype(float))
