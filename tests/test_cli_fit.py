@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from model import models
 from model.cli import main
-from model.figures import MAIN_VARS, PRESETS
+from model.figures import PRESETS
 from model.fit import lock_state
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -34,7 +35,9 @@ def test_fit_writes_a_complete_self_describing_run(quick_run):
         assert key in manifest
     assert manifest["lock_sha256"] == lock_state()["lock_sha256"] and manifest["lock_matches"] is True
     assert manifest["seed"] == 11 and manifest["sampler"]["draws"] == 100
-    for name in MAIN_VARS:
+    fitted = [n for n, m in manifest["models"].items() if m["kind"] == "bayes" and m["status"] == "fitted"]
+    assert set(fitted) == {m.name for _position, m in models.bayesian()}  # every model a default fit fits
+    for name in fitted:
         assert (run / f"posterior-{name}.nc").stat().st_size > 0
         for kind in DIAGNOSTIC_FIGURES:
             assert (tmp / "figures" / f"{kind}-{name}.png").stat().st_size > 10_000
