@@ -211,7 +211,8 @@ def report(tmp_path, png) -> dict:
     return {"root": tmp_path, "runs": runs, "md": md.read_text(), "html": page.read_text(), "page": page}
 
 
-SECTIONS = ("What we found", *(str(n) for n in range(1, 7)), *(f"A{n}" for n in range(1, 8)), "Glossary")
+LITERATURE = "2b Estimates beside the literature"
+SECTIONS = ("What we found", "1", "2", LITERATURE, "3", "4", "5", "6", *(f"A{n}" for n in range(1, 8)), "Glossary")
 
 
 def test_report_has_every_section_findings_first_and_the_machinery_in_the_appendix(report):
@@ -220,6 +221,16 @@ def test_report_has_every_section_findings_first_and_the_machinery_in_the_append
         heads = re.findall(r"^## (.+)$", text, re.MULTILINE) or re.findall(r"<h2 id=\"[a-z]+\">([^<]+)</h2>", text)
         starts = [m.group(1) if (m := re.match(r"(A?\d) ", h)) else h for h in heads]
         assert starts == list(SECTIONS), heads
+
+
+def test_literature_section_sets_the_main_models_effects_beside_the_anchors_with_a_verdict(report):
+    """The fake main model's 1.8 [0.6, 2.9] per doubling agrees with Levitt's +1; its rows carry no incumbent
+    flag, so the incumbents' win rate is named as missing rather than invented."""
+    section = report["md"].split(f"## {LITERATURE}")[1].split("\n## ")[0]
+    levitt = next(line for line in section.splitlines() if "Levitt (1994)" in line)
+    assert "| 1.8 [0.6, 2.9] |" in levitt and levitt.endswith("| agrees |")
+    assert "incumbents' win rate in contested races (%)**: the run has no such estimate" in section
+    assert 'href="#literature"' in report["html"]
 
 
 def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(report, png):
