@@ -44,7 +44,7 @@ ANCHORS: tuple[Anchor, ...] = (
         1.0,
         True,
         "both are points of share per doubling; Levitt's is a candidate's own spending in House races, ours is "
-        "outside money for a candidate from $541k",
+        "outside money for a candidate, doubled from the median support IE (section 2)",
         "money is not randomly assigned here (it follows viable candidates), while Levitt's repeat pairs difference "
         "out candidate quality; low-information, off-cycle school-board electorates may also be easier to move",
     ),
@@ -69,7 +69,7 @@ ANCHORS: tuple[Anchor, ...] = (
         -1.5,
         False,
         "per +10 points of households reached by attack mail in one down-ballot race, ours per doubling of the money "
-        "against a candidate; a doubling in a saturated LAUSD race reaches few new households",
+        "against a candidate; in a race already saturated with mail a doubling may reach few new households",
         "the LAUSD estimate shows less harm to the target than attack mail did in Kansas; LAUSD attack money "
         "mostly lands in races already saturated with mail, and it is not randomly assigned: "
         "it targets candidates who were ahead",

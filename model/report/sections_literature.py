@@ -14,10 +14,11 @@ def section_literature(run: Run) -> list[Block]:
     """The main model's effects beside the published anchors, with a verdict and what could explain a departure."""
     main = main_model(run)
     lit = literature_rows(run.tables["effects"], main, run.tables["model_rows"])
+    label = model_label(run, main).removesuffix(" (main)")
     blocks: list[Block] = [
         Heading(2, "2b Estimates beside the literature", "literature"),
         Para(
-            f"Each estimate of the main model ({model_label(run, main)}) with its 90 % interval, beside the "
+            f"Each estimate of the main model, {label}, with its 90 % interval, beside the "
             "published number a political scientist would expect (sources gathered in "
             "`../shared/research/literature.md`). **Agrees**: the published number lies inside the LAUSD interval "
             "(or, for a published range, the two overlap); **departs**: it lies outside, and the verdict says which "
