@@ -137,9 +137,7 @@ def _aligned(data: VoteShareData, f: pd.DataFrame, eliminated: int, finalist: in
     """Whether an eliminated primary candidate's backers also back the finalist (a shared endorsement term, or
     support IE from the same side)."""
     shared_term = bool((data.endorsement[eliminated] * data.endorsement[finalist]).any())
-    same_side = any(
-        col in f and f[col].iloc[eliminated] > 0 and f[col].iloc[finalist] > 0 for col in SUPPORT_SIDES
-    )
+    same_side = any(col in f and f[col].iloc[eliminated] > 0 and f[col].iloc[finalist] > 0 for col in SUPPORT_SIDES)
     return shared_term or same_side
 
 
