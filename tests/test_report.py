@@ -230,7 +230,7 @@ def test_literature_section_sets_the_main_models_effects_beside_the_anchors_with
     levitt = next(line for line in section.splitlines() if "Levitt (1994)" in line)
     assert "| 1.8 [0.6, 2.9] |" in levitt and levitt.endswith("| agrees |")
     assert "incumbents' win rate in contested races (%)**: the run has no such estimate" in section
-    assert 'href="#literature"' in report["html"]
+    assert 'href="#literature"' in report["html"] and "**Beside the literature.**" in report["md"]
 
 
 def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(report, png):
@@ -327,6 +327,22 @@ def test_stale_run_money_makes_model_claims_untestable(report, png):
     )
     row += "tell |"
     assert row in text
+
+
+def test_a_decomposed_runoff_puts_its_money_step_into_the_claim_verdicts(report):
+    """Without decomposition.csv 'money decided' reads the counterfactuals; with Ann's runoff decomposed (money step
+    +3 [1, 5], fitted 52 %) it is supported from the step, and the explanation quotes the step."""
+    assert "**What the run says:** Ann A's P(most votes)" in report["md"]
+    steps = {"primary": 47.0, "money": (3.0, 1.0, 5.0), "fitted": (52.0, 45.0, 59.0), "actual": 55.0}
+    rows = [
+        ("2020-11-03-D3", "ann", "bob", k, k, *(v if isinstance(v, tuple) else (v, v, v))) for k, v in steps.items()
+    ]
+    cols = ["race_id", "candidate_id", "opponent_id", "step", "label", "mean_pp", "lo_pp", "hi_pp"]
+    pd.DataFrame(rows, columns=cols).to_csv(report["runs"] / RUN_ID / "decomposition.csv", index=False)
+    md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
+    claim = md.read_text().split('<a id="claim-money-decided"></a>')[1].split("<a id=")[0]
+    assert "**What the run says:** Decomposition: money step 3.0 [1.0, 5.0] points" in claim
+    assert "**Verdict: supported.**" in claim and "without the money step the fitted share would be 49.0 %" in claim
 
 
 def test_regression_coefficients_convert_like_the_bayesian_effects():
