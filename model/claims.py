@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.fmt import fmt_interval, fmt_prob, fmt_ratio, fmt_usd
+from model.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_ratio, fmt_usd
 
 P_BACKFIRE = 0.9  # a backfire needs P(removing the attack ads lowers the target's share) above this
 
@@ -125,8 +125,80 @@ def interval_verdict(lo: float, hi: float) -> str:
     return SUPPORTED if lo > 0 else NOT_SUPPORTED if hi < 0 else CANNOT_TELL
 
 
+LEVEL_STEPS = ("primary", "fitted", "actual")  # shares in the decomposition; every other step is a change
+
+
+Step = tuple[float, float, float]  # mean, lo, hi in points of two-way share
+
+
+def decomposition_of(dec: pd.DataFrame, race_id: str, candidate_id: str) -> dict[str, Step]:
+    """step -> (mean, lo, hi) of the primary-to-runoff decomposition of race_id in candidate_id's two-way share
+    (the table is in the runoff winner's: the opponent's shares are 100 minus them and the changes flip sign);
+    {} when the run has no decomposition of the race or the candidate is not a finalist."""
+    if dec.empty or "race_id" not in dec:
+        return {}
+    rows = dec[dec.race_id == race_id]
+    if rows.empty or candidate_id not in (*rows.candidate_id, *rows.opponent_id):
+        return {}
+    winner = rows.candidate_id.iloc[0] == candidate_id
+    out = {}
+    for r in rows.itertuples():
+        m, lo, hi = float(r.mean_pp), float(r.lo_pp), float(r.hi_pp)
+        if not winner:
+            m, lo, hi = (100 - m, 100 - hi, 100 - lo) if r.step in LEVEL_STEPS else (-m, -hi, -lo)
+        out[r.step] = (m, lo, hi)
+    return out
+
+
+def informative(steps: dict[str, Step], step: str) -> bool:
+    """Whether the decomposition has the step and fitted share, and the step is not identically zero (a step the
+    race's data leave at exactly 0, e.g. no votes-cast figure, says nothing)."""
+    return "fitted" in steps and step in steps and steps[step][1:] != (0.0, 0.0)
+
+
+def step_decided(step: Step, fitted: float, what: str = "step") -> tuple[str, str]:
+    """Whether one decomposition step decided a race the candidate is fitted to win (fitted >= 50), and why:
+    supported when the step's 90 % interval lies above 0 and the fitted share minus the step falls below 50 %;
+    not supported when the interval lies below 0, when the step helped but removing it leaves the candidate at
+    50 % or more, or when even the interval's upper end could not take the candidate below 50 %; otherwise the
+    data cannot tell."""
+    mean, lo, hi = step
+    if lo > 0 and fitted - mean < 50:
+        return SUPPORTED, f"The {what} step's 90 % interval lies above 0 and without it the fitted share is below 50 %."
+    if lo > 0:
+        return NOT_SUPPORTED, f"The {what} step helped, but without it the fitted share stays at 50 % or more."
+    if hi < 0:
+        return NOT_SUPPORTED, f"The {what} step's 90 % interval lies below 0: it worked against the candidate."
+    if fitted - hi >= 50:
+        return NOT_SUPPORTED, (
+            f"Even the upper end of the {what} step's interval ({fmt_pp(hi)}) leaves the fitted share at "
+            f"{fmt_pp(fitted - hi)} % without it: it could not have decided the race."
+        )
+    return CANNOT_TELL, (
+        f"The {what} step's 90 % interval includes 0 and reaches far enough to have decided the race: the data "
+        "cannot tell."
+    )
+
+
+def step_text(steps: dict[str, Step], step: str, what: str) -> str:
+    """'<what> step +x [lo, hi] points (primary p %, fitted f [lo, hi] %, actual a %)' from a decomposition."""
+    fitted = steps["fitted"]
+    text = f"{what} step {fmt_interval(*steps[step])} points of two-way share"
+    text += f" (primary {fmt_pp(steps['primary'][0])} %, " if "primary" in steps else " ("
+    text += f"fitted runoff share {fmt_interval(*fitted)} %"
+    text += f", actual {fmt_pp(steps['actual'][0])} %)" if "actual" in steps else ")"
+    return text
+
+
+DECOMPOSITION_NOTE = (
+    "Steps of the primary-to-runoff decomposition (main model): each is the change between the two rounds, so "
+    "money spent before the primary is already in the primary share."
+)
+
+
 def claim_oppose_backfired(claim: dict, ctx: dict) -> ClaimResult:
-    """Backfire: removing the attack ads would lower the target's share with P > P_BACKFIRE."""
+    """Backfire: removing the attack ads would lower the target's share with P > P_BACKFIRE; not supported either
+    where the run decomposes the runoff and the money step (for and against) lowered the target's share."""
     row = cf_row(ctx["cf"], claim["race_id"], claim["candidate_id"])
     if row is None:
         return ClaimResult("the candidate is not in the run's counterfactuals", CANNOT_TELL)
@@ -137,11 +209,21 @@ def claim_oppose_backfired(claim: dict, ctx: dict) -> ClaimResult:
         f"points; P(share would be lower) = {fmt_prob(p)} (backfire needs > {P_BACKFIRE})"
     )
     verdict = SUPPORTED if p > P_BACKFIRE else NOT_SUPPORTED if p < 1 - P_BACKFIRE else CANNOT_TELL
+    notes: tuple[str, ...] = ()
+    steps = decomposition_of(ctx.get("decomposition", pd.DataFrame()), claim["race_id"], claim["candidate_id"])
+    if informative(steps, "money"):
+        # The money step nets the runoff's change in money for and against: when it lowered the target's share,
+        # the money (attacks included) worked as intended on balance, which is no backfire.
+        quantity += "; decomposition: " + step_text(steps, "money", "money")
+        notes = (DECOMPOSITION_NOTE + " The money step mixes money for and against the candidate.",)
+        if steps["money"][2] < 0:
+            verdict = NOT_SUPPORTED
+            notes = ("The money step's 90 % interval lies below 0: the money lowered the target's share.", *notes)
     used = race_money(ctx["run_rows"], claim["race_id"]).get(claim["candidate_id"], (0.0, 0.0))
     gap = model_gap(ctx["run_rows"], ctx["data"], claim["race_id"])
     if used[1] == 0 and gap is None:
         gap = "the run has no attack-ad money against this candidate in this race"
-    return with_gap(ClaimResult(quantity, verdict), gap)
+    return with_gap(ClaimResult(quantity, verdict, notes), gap)
 
 
 def with_gap(result: ClaimResult, gap: str | None) -> ClaimResult:
@@ -153,7 +235,9 @@ def with_gap(result: ClaimResult, gap: str | None) -> ClaimResult:
 
 
 def claim_overcame_outspending(claim: dict, ctx: dict) -> ClaimResult:
-    """Won although outspent: data ratio > 1, won, and equal spending would raise P(first)."""
+    """Won although outspent: data ratio > 1, won, and the money worked against the candidate: where the run
+    decomposes the runoff, the money step's 90 % interval lies below 0 (above 0: not supported; across 0: cannot
+    tell); otherwise equal spending would raise P(first)."""
     race, cand = claim["race_id"], claim["candidate_id"]
     for_usd, against_usd = sides(ctx["data"], race, cand)
     ratio = spend_ratio(for_usd, against_usd)
@@ -172,14 +256,32 @@ def claim_overcame_outspending(claim: dict, ctx: dict) -> ClaimResult:
     p_fit, p_eq = fmt_prob(row.p_first_fitted), fmt_prob(row.p_first_equal_spending)
     quantity += f"; P(most votes) fitted {p_fit}, with equal spending {p_eq}"
     won = race_rows(ctx["data"], race).set_index("candidate_id").get("outcome", pd.Series(dtype=str)).get(cand) == "won"
+    steps = decomposition_of(ctx.get("decomposition", pd.DataFrame()), race, cand)
+    if informative(steps, "money"):
+        # Where the runoff is decomposed, 'despite' is read off the money step: the runoff's change in money
+        # must have lowered the winner's expected share.
+        quantity += "; decomposition: " + step_text(steps, "money", "money")
+        _, lo, hi = steps["money"]
+        despite = SUPPORTED if hi < 0 else NOT_SUPPORTED if lo > 0 else CANNOT_TELL
+        verdict = despite if won and ratio > 1 else NOT_SUPPORTED
+        side = {SUPPORTED: "lies below 0", NOT_SUPPORTED: "lies above 0", CANNOT_TELL: "includes 0"}[despite]
+        notes.append(
+            f"The money step's 90 % interval {side}: the change in money between the rounds "
+            + {SUPPORTED: "lowered", NOT_SUPPORTED: "raised", CANNOT_TELL: "may have raised or lowered"}[despite]
+            + " the candidate's expected share."
+        )
+        notes.append(DECOMPOSITION_NOTE)
+        return with_gap(ClaimResult(quantity, verdict, tuple(notes)), model_gap(ctx["run_rows"], ctx["data"], race))
     ok = won and ratio > 1 and row.p_first_equal_spending > row.p_first_fitted
     verdict = SUPPORTED if ok else NOT_SUPPORTED
     return with_gap(ClaimResult(quantity, verdict, tuple(notes)), model_gap(ctx["run_rows"], ctx["data"], race))
 
 
 def claim_spending_decided(claim: dict, ctx: dict) -> ClaimResult:
-    """Spending decided the race: the model has the winner ahead as fitted (P(most votes) >= 0.5) and behind
-    with equal spending (< 0.5). A model that has the winner behind as fitted cannot say what decided it."""
+    """Spending decided the race. Where the run decomposes the runoff, the money step must have decided it
+    (step_decided: interval above 0 and the fitted share without it below 50 %). Otherwise the model has the winner
+    ahead as fitted (P(most votes) >= 0.5) and behind with equal spending (< 0.5). A model that has the winner
+    behind as fitted cannot say what decided it."""
     row = cf_row(ctx["cf"], claim["race_id"], claim["candidate_id"])
     if row is None:
         return ClaimResult("the candidate is not in the run's counterfactuals", CANNOT_TELL)
@@ -187,7 +289,10 @@ def claim_spending_decided(claim: dict, ctx: dict) -> ClaimResult:
     quantity = (
         f"{row['name']}'s P(most votes): fitted {fmt_prob(row.p_first_fitted)}, with equal spending {fmt_prob(p_eq)}"
     )
-    if row.p_first_fitted < 0.5:
+    steps = decomposition_of(ctx.get("decomposition", pd.DataFrame()), claim["race_id"], claim["candidate_id"])
+    if informative(steps, "money"):
+        result = decided_by_step(steps, "money", "money", quantity)
+    elif row.p_first_fitted < 0.5:
         note = (
             "As fitted, the model gives the actual winner less than an even chance: it does not reproduce this "
             "result, so it cannot say what decided it."
@@ -196,6 +301,23 @@ def claim_spending_decided(claim: dict, ctx: dict) -> ClaimResult:
     else:
         result = ClaimResult(quantity, SUPPORTED if p_eq < 0.5 else NOT_SUPPORTED)
     return with_gap(result, model_gap(ctx["run_rows"], ctx["data"], claim["race_id"]))
+
+
+def decided_by_step(steps: dict[str, Step], step: str, what: str, context: str) -> ClaimResult:
+    """'<step> decided the race' from the decomposition (step_decided), quoting the step, the fitted share and
+    the share without the step; context (the rule's older quantity) follows as a note."""
+    fitted = steps["fitted"][0]
+    without = fitted - steps[step][0]
+    quantity = (
+        f"Decomposition: {step_text(steps, step, what)}; without the {what} step the fitted share would be "
+        f"{fmt_pp(without)} %"
+    )
+    notes = [DECOMPOSITION_NOTE, f"Also: {context}."]
+    if fitted < 50:
+        reason = "As fitted, the model has the actual winner below 50 %: it cannot say what decided the race."
+        return ClaimResult(quantity, CANNOT_TELL, (reason, *notes))
+    verdict, reason = step_decided(steps[step], fitted, what)
+    return ClaimResult(quantity, verdict, (reason, *notes))
 
 
 def turnout_effect(ctx: dict) -> tuple[pd.Series | None, str]:
@@ -234,8 +356,17 @@ def claim_turnout_favours_union(claim: dict, ctx: dict) -> ClaimResult:
 
 
 def claim_turnout_decided(claim: dict, ctx: dict) -> ClaimResult:
-    """Low turnout decided a race: needs a turnout figure and a turnout x UTLA interval clear of zero."""
+    """Low turnout decided a race. Where the run decomposes the race, the electorate step must have decided it
+    (step_decided); otherwise it needs a turnout figure and a turnout x UTLA interval clear of zero."""
     row, text = turnout_effect(ctx)
+    steps = decomposition_of(ctx.get("decomposition", pd.DataFrame()), claim["race_id"], claim["candidate_id"])
+    if informative(steps, "electorate"):
+        result = decided_by_step(steps, "electorate", "electorate", text)
+        note = (
+            "The electorate step is the change in votes cast between the rounds acting through the UTLA x "
+            "electorate term: it measures the change in turnout, not its level."
+        )
+        return ClaimResult(result.quantity, result.verdict, (*result.notes, note, ctx["turnout_rows"]))
     if row is None:
         return ClaimResult(text, CANNOT_TELL)
     rows = race_rows(ctx["data"], claim["race_id"])
@@ -324,6 +455,7 @@ def claims_context(tables: dict[str, pd.DataFrame], data: pd.DataFrame, main_mod
     return {
         "cf": tables["counterfactuals"],
         "effects": tables["effects"],
+        "decomposition": tables.get("decomposition", pd.DataFrame()),
         "run_rows": rows,
         "data": data if not data.empty else rows,
         "main_model": main_model,

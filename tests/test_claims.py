@@ -61,13 +61,31 @@ def effects(turnout=(3.0, 1.0, 5.0), oncycle=(2.0, 0.5, 4.0), model=MAIN) -> pd.
     )
 
 
-def ctx(cf_frame=None, eff=None, data=None) -> dict:
-    """A claims context whose run and current data agree."""
+def decomposition(money=(3.0, 1.0, 5.0), electorate=(0.0, 0.0, 0.0), fitted=(52.0, 45.0, 59.0), race=RACE):
+    """A primary-to-runoff decomposition of RACE in the winner Ann's two-way share (mean, lo, hi points)."""
+    steps = {
+        "primary": (47.0, 47.0, 47.0),
+        "carry_over": (1.0, -1.0, 3.0),
+        "money": money,
+        "electorate": electorate,
+        "fitted": fitted,
+        "actual": (55.0, 55.0, 55.0),
+    }
+    return pd.DataFrame(
+        [(race, "ann", "bob", step, step, *v) for step, v in steps.items()],
+        columns=["race_id", "candidate_id", "opponent_id", "step", "label", "mean_pp", "lo_pp", "hi_pp"],
+    )
+
+
+def ctx(cf_frame=None, eff=None, data=None, dec=None) -> dict:
+    """A claims context whose run and current data agree (with a decomposition when dec is given)."""
     data = rows() if data is None else data
     tables = {
         "counterfactuals": cf() if cf_frame is None else cf_frame,
         "effects": eff if eff is not None else effects(),
     }
+    if dec is not None:
+        tables["decomposition"] = dec
     return claims_context({**tables, "model_rows": data}, data, MAIN)
 
 
@@ -159,3 +177,73 @@ def test_a_spending_record_needs_the_largest_district_year_total_so_far():
     assert assess_claim(c, ctx(data=bounded)).verdict == CANNOT_TELL
     national = claim("spending_record", text="the most expensive school board race in US history")
     assert assess_claim(national, ctx()).verdict == CANNOT_TELL
+
+
+@pytest.mark.parametrize(
+    "money, fitted, expected, why",
+    [
+        ((3.0, 1.0, 5.0), (52.0, 45.0, 59.0), SUPPORTED, "above 0 and without it"),  # 52 - 3 = 49 < 50
+        ((1.0, 0.5, 1.5), (52.0, 45.0, 59.0), NOT_SUPPORTED, "stays at 50 % or more"),  # helped, not decisive
+        ((-3.0, -5.0, -1.0), (52.0, 45.0, 59.0), NOT_SUPPORTED, "below 0"),
+        ((0.5, -1.0, 1.5), (52.0, 45.0, 59.0), NOT_SUPPORTED, "could not have decided"),  # 52 - 1.5 >= 50
+        ((4.0, -7.0, 15.0), (51.0, 38.0, 64.0), CANNOT_TELL, "includes 0"),  # the 2017 D4 shape
+        ((3.0, 1.0, 5.0), (48.0, 40.0, 56.0), CANNOT_TELL, "below 50 %"),  # the fit misses the win
+    ],
+)
+def test_money_decided_a_decomposed_runoff_only_if_its_step_excludes_zero_and_flips_the_result(
+    money, fitted, expected, why
+):
+    """The counterfactuals alone would say supported (P(first) 0.7 fitted, 0.4 with equal money): the
+    decomposition overrides them and its numbers are quoted."""
+    result = assess_claim(claim("spending_decided"), ctx(dec=decomposition(money, fitted=fitted)))
+    assert result.verdict == expected and why in result.notes[0]
+    assert result.quantity.startswith("Decomposition: money step") and "P(most votes)" in " ".join(result.notes)
+
+
+def test_the_decomposition_is_read_from_the_losers_side_with_shares_and_steps_flipped():
+    """Bob lost: his fitted share is 48 % and the money step -3 [-5, -1] for him, so money did not decide for him."""
+    result = assess_claim(claim("spending_decided", candidate_id="bob"), ctx(dec=decomposition()))
+    assert result.verdict == CANNOT_TELL and "-3.0 [-5.0, -1.0]" in result.quantity and "48.0" in result.quantity
+
+
+def test_runs_without_the_race_in_their_decomposition_use_the_counterfactual_rules():
+    other = decomposition(money=(-3.0, -5.0, -1.0), race="2017-05-16-D4")
+    assert assess_claim(claim("spending_decided"), ctx(dec=other)).verdict == SUPPORTED
+    no_money_change = decomposition(money=(0.0, 0.0, 0.0))
+    assert assess_claim(claim("spending_decided"), ctx(dec=no_money_change)).verdict == SUPPORTED
+
+
+@pytest.mark.parametrize(
+    "electorate, expected",
+    [((3.0, 1.0, 5.0), SUPPORTED), ((-1.0, -2.0, -0.5), NOT_SUPPORTED), ((-0.1, -1.7, 2.5), CANNOT_TELL)],
+)
+def test_low_turnout_decided_a_decomposed_runoff_only_if_the_electorate_step_did(electorate, expected):
+    """The effects alone would say not supported (turnout helps UTLA and Ann is UTLA-endorsed)."""
+    result = assess_claim(claim("turnout_decided"), ctx(dec=decomposition(electorate=electorate)))
+    assert result.verdict == expected and result.quantity.startswith("Decomposition: electorate step")
+
+
+def test_low_turnout_falls_back_to_the_turnout_effect_when_the_decomposition_has_no_electorate_change():
+    assert assess_claim(claim("turnout_decided"), ctx(dec=decomposition())).verdict == NOT_SUPPORTED
+
+
+@pytest.mark.parametrize(
+    "money, expected",
+    [((-4.4, -8.4, -1.0), SUPPORTED), ((5.5, 0.1, 10.9), NOT_SUPPORTED), ((-2.1, -5.5, 0.4), CANNOT_TELL)],
+)
+def test_won_despite_being_outspent_reads_the_sign_of_the_decomposed_money_step(money, expected):
+    """Ann won outspent 11 to 1; the counterfactuals alone would say not supported (equal money 0.4 < 0.7)."""
+    result = assess_claim(claim("overcame_outspending"), ctx(dec=decomposition(money)))
+    assert result.verdict == expected and "money step" in result.quantity
+    lost = rows(outcome=["lost", "won", "won", "lost"])
+    assert (
+        assess_claim(claim("overcame_outspending"), ctx(data=lost, dec=decomposition(money))).verdict == NOT_SUPPORTED
+    )
+
+
+def test_no_backfire_when_the_decomposed_money_step_lowered_the_targets_share():
+    """The counterfactual says backfire (P 0.95); a money step below zero overrules it, one across zero does not."""
+    c = claim("oppose_backfired")
+    assert assess_claim(c, ctx(dec=decomposition(money=(-3.0, -5.0, -1.0)))).verdict == NOT_SUPPORTED
+    kept = assess_claim(c, ctx(dec=decomposition(money=(-2.1, -5.5, 0.4))))
+    assert kept.verdict == SUPPORTED and "money step -2.1 [-5.5, 0.4]" in kept.quantity

@@ -211,7 +211,8 @@ def report(tmp_path, png) -> dict:
     return {"root": tmp_path, "runs": runs, "md": md.read_text(), "html": page.read_text(), "page": page}
 
 
-SECTIONS = ("What we found", *(str(n) for n in range(1, 7)), *(f"A{n}" for n in range(1, 8)), "Glossary")
+LITERATURE = "2b Estimates beside the literature"
+SECTIONS = ("What we found", "1", "2", LITERATURE, "3", "4", "5", "6", *(f"A{n}" for n in range(1, 8)), "Glossary")
 
 
 def test_report_has_every_section_findings_first_and_the_machinery_in_the_appendix(report):
@@ -220,6 +221,16 @@ def test_report_has_every_section_findings_first_and_the_machinery_in_the_append
         heads = re.findall(r"^## (.+)$", text, re.MULTILINE) or re.findall(r"<h2 id=\"[a-z]+\">([^<]+)</h2>", text)
         starts = [m.group(1) if (m := re.match(r"(A?\d) ", h)) else h for h in heads]
         assert starts == list(SECTIONS), heads
+
+
+def test_literature_section_sets_the_main_models_effects_beside_the_anchors_with_a_verdict(report):
+    """The fake main model's 1.8 [0.6, 2.9] per doubling agrees with Levitt's +1; its rows carry no incumbent
+    flag, so the incumbents' win rate is named as missing rather than invented."""
+    section = report["md"].split(f"## {LITERATURE}")[1].split("\n## ")[0]
+    levitt = next(line for line in section.splitlines() if "Levitt (1994)" in line)
+    assert "| 1.8 [0.6, 2.9] |" in levitt and levitt.endswith("| agrees |")
+    assert "incumbents' win rate in contested races (%)**: the run has no such estimate" in section
+    assert 'href="#literature"' in report["html"] and "**Beside the literature.**" in report["md"]
 
 
 def test_calibration_section_shows_sbc_results_and_flags_a_stale_calibration(report, png):
@@ -316,6 +327,22 @@ def test_stale_run_money_makes_model_claims_untestable(report, png):
     )
     row += "tell |"
     assert row in text
+
+
+def test_a_decomposed_runoff_puts_its_money_step_into_the_claim_verdicts(report):
+    """Without decomposition.csv 'money decided' reads the counterfactuals; with Ann's runoff decomposed (money step
+    +3 [1, 5], fitted 52 %) it is supported from the step, and the explanation quotes the step."""
+    assert "**What the run says:** Ann A's P(most votes)" in report["md"]
+    steps = {"primary": 47.0, "money": (3.0, 1.0, 5.0), "fitted": (52.0, 45.0, 59.0), "actual": 55.0}
+    rows = [
+        ("2020-11-03-D3", "ann", "bob", k, k, *(v if isinstance(v, tuple) else (v, v, v))) for k, v in steps.items()
+    ]
+    cols = ["race_id", "candidate_id", "opponent_id", "step", "label", "mean_pp", "lo_pp", "hi_pp"]
+    pd.DataFrame(rows, columns=cols).to_csv(report["runs"] / RUN_ID / "decomposition.csv", index=False)
+    md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
+    claim = md.read_text().split('<a id="claim-money-decided"></a>')[1].split("<a id=")[0]
+    assert "**What the run says:** Decomposition: money step 3.0 [1.0, 5.0] points" in claim
+    assert "**Verdict: supported.**" in claim and "without the money step the fitted share would be 49.0 %" in claim
 
 
 def test_regression_coefficients_convert_like_the_bayesian_effects():

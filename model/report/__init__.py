@@ -41,6 +41,7 @@ from model.report.document import (
 from model.report.race_data import RepoData, load_repo_data
 from model.report.render import render_html, render_markdown, write_public
 from model.report.sections_findings import section_findings, section_glossary
+from model.report.sections_literature import section_literature
 from model.report.sections_money import section_money, share_money_blocks, win_probability_blocks
 from model.report.sections_races import section_races
 from model.report.sections_results import (
@@ -138,6 +139,7 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
         Contents(),
         *section_money(run, repo, figures),
         *section_effects(run, [*win_probability_blocks(run, figures), *share_money_blocks(run, repo, figures)]),
+        *section_literature(run),
         *section_races(run, repo, results),
         *section_skill(run),
         *section_claims(run, claims, data),

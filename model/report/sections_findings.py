@@ -8,6 +8,7 @@ from scipy.stats import beta as beta_dist
 
 from model.claims import CANNOT_TELL, NOT_SUPPORTED, ONCYCLE_EFFECT, SUPPORTED, TURNOUT_EFFECT, ClaimResult, effect_row
 from model.fmt import fmt_usd
+from model.literature import AGREES, HIGHER, LOWER, literature_rows
 from model.report.document import Block, Bullets, Heading, Para, Run, bayes_models, main_model, model_label
 from model.report.race_data import race_anchor, race_key, race_title
 
@@ -175,13 +176,15 @@ def claims_sentence(claims: ClaimResults) -> str | None:
         return None
     count = {v: sum(r.verdict == v for _, r in claims) for v in (SUPPORTED, NOT_SUPPORTED, CANNOT_TELL)}
     parts = []
-    for verdict, words in ((SUPPORTED, "are supported by the data"), (NOT_SUPPORTED, "are not")):
+    for verdict, words in ((SUPPORTED, "supported by the data"), (NOT_SUPPORTED, "not")):
         links = race_links(claims, verdict)
-        parts.append(f"{count[verdict]} {words}" + (f" ({links})" if links else ""))
+        verb = "is" if count[verdict] == 1 else "are"
+        parts.append(f"{count[verdict]} {verb} {words}" + (f" ({links})" if links else ""))
     return (
         f"**Press claims.** Of {len(claims)} claims from news coverage, {parts[0]}, {parts[1]}, and for "
         f"{count[CANNOT_TELL]} the data cannot tell (the interval includes zero, the model does not reproduce the "
-        "result, or the money the claim is about is missing). [Details](#claims)"
+        "result, or the money the claim is about is missing). Where a runoff is decomposed from its primary, the "
+        "verdict reads the money or electorate step. [Details](#claims)"
     )
 
 
@@ -190,6 +193,25 @@ CAVEAT = (
     "candidates who already look likely to win, so these numbers are associations adjusted for incumbency and "
     "endorsements, not proof that money buys votes. [Why](#limitations)"
 )
+
+
+def literature_sentence(run: Run, main: str) -> str | None:
+    """How many published anchors the main model's estimates agree with and which they depart from."""
+    lit = literature_rows(run.tables["effects"], main, run.tables["model_rows"])
+    judged = lit[lit.verdict.isin((AGREES, HIGHER, LOWER))]
+    if judged.empty:
+        return None
+    departs = [
+        f"{r.citation.split(')')[0]}) ({r.verdict.removeprefix('departs: LAUSD ')} in LAUSD)"
+        for r in judged.itertuples()
+        if r.verdict != AGREES
+    ]
+    return (
+        f"**Beside the literature.** {int((judged.verdict == AGREES).sum())} of {len(judged)} published anchors "
+        "that the estimates can be judged against lie inside the LAUSD intervals"
+        + (f"; departs from {', '.join(departs)}" if departs else "")
+        + ". [Details](#literature)"
+    )
 
 
 def section_findings(run: Run, claims: ClaimResults) -> list[Block]:
@@ -201,6 +223,7 @@ def section_findings(run: Run, claims: ClaimResults) -> list[Block]:
         incumbent_sentence(eff, main),
         endorsement_sentence(run, eff, main),
         turnout_sentence(eff, main),
+        literature_sentence(run, main),
         skill_sentence(run),
         claims_sentence(claims),
     ]

@@ -266,7 +266,11 @@ def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Blo
             "supported**, or **the data cannot tell** (the interval includes zero, or the dataset is missing the "
             "money the claim is about). A backfire needs P > 0.9 that removing the attack ads would lower the "
             "target's share; 'spending decided' needs the model to have the winner ahead as fitted and behind "
-            "with equal spending."
+            "with equal spending. Where the run decomposes a runoff from its primary (section 3), the rules read "
+            "the decomposition instead: money (or, for turnout claims, the electorate) **decided** a race when its "
+            "step's 90 % interval lies above 0 and the fitted share without it falls below 50 %; a candidate won "
+            "**despite** being outspent when the money step's interval lies below 0; a backfire is not supported "
+            "when the money step lowered the target's share."
         ),
     ]
     if not claims:
