@@ -34,7 +34,6 @@ __all__ = [
 # The fixed-confidence baselines are shown beside calibrated ones, whose confidence is learnt on the training races.
 BASELINE_CONFIDENCE = 0.9
 CALIBRATED = " (calibrated)"
-COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
 def baseline_picks(test: pd.DataFrame, cr: pd.DataFrame) -> dict[str, pd.Series]:

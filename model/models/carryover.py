@@ -76,8 +76,23 @@ class CarryoverData:
     electorate_known: np.ndarray  # (race,) True where both counts are known
 
 
+# The last data seen and their links: eta, its numpy twin (called per counterfactual scenario), the decomposition
+# and every simulated dataset ask for the same data's links, which take a pass over every runoff to build.
+_LAST: list[tuple[VoteShareData, CarryoverData]] = []
+
+
 def carryover_data(data: VoteShareData) -> CarryoverData:
-    """Candidate indices, primary-to-runoff links and electorate changes for the vote-share rows."""
+    """Candidate indices, primary-to-runoff links and electorate changes for the vote-share rows (built once per
+    data object: the data are frozen)."""
+    if _LAST and _LAST[0][0] is data:
+        return _LAST[0][1]
+    cd = _build_carryover_data(data)
+    _LAST[:] = [(data, cd)]
+    return cd
+
+
+def _build_carryover_data(data: VoteShareData) -> CarryoverData:
+    """carryover_data without the cache."""
     f = data.frame.reset_index(drop=True)
     candidates = sorted(f.candidate_id.unique())
     row_share = row_shares(data)
