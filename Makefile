@@ -10,11 +10,12 @@ SEED    ?= 20260305
 SBC_SIMS ?= 200
 SBC_MODELS ?=
 MODELS  ?=
+SKIP    ?=
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup lock data fit report models browser test test-slow lint bench sbc clean
+.PHONY: help setup lock data fit iterate report models browser test test-slow lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -56,10 +57,13 @@ FIT_ARGS ?=
 # Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
 FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
-fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" for some; PRIORS=default|skeptical|literature|file.toml, DATA=dir)
+fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir)
 	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) $(STRICT) \
-	  $(if $(MODELS),--models $(MODELS)) $(FIT_ARGS)
+	  $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(FIT_ARGS)
 	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
+
+iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
+	$(MAKE) fit MODELS=main SKIP="loco forecast sweep"
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
 	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)

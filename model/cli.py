@@ -30,7 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--chains", type=int, default=4)
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
     f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
-    f.add_argument("--models", nargs="+", metavar="NAME", help="fit only these registered models (default: all)")
+    f.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help="fit only these registered models ('main' for the main one; default: all)",
+    )
+    f.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        metavar="STEP",
+        help="leave out secondary steps: loco (leave one cycle out), forecast (runoff forecast), sweep (prior sweep)",
+    )
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
@@ -79,6 +91,7 @@ def _fit(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         reuse=not args.refit,
         models_to_fit=args.models,
+        skip=frozenset(args.skip),
     )
     args.figures.mkdir(parents=True, exist_ok=True)
     for png in sorted((run_dir / "figures").glob("*.png")):

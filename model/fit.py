@@ -61,6 +61,13 @@ __all__ = [
 ]
 
 PRIOR_PREDICTIVE_DRAWS = 500
+# Secondary steps a run can leave out (`--skip`): each refits models many times, so together they are most of a
+# cold fit's time; a user iterating on priors, or a test of the plumbing, often needs none of them.
+SKIPPABLE = {
+    "loco": "leave_one_cycle_out",
+    "forecast": "runoff_forecast",
+    "sweep": "prior_sweep",
+}
 
 
 def fit_one(
@@ -173,11 +180,18 @@ def run_fit(
     progress: bool = False,
     reuse: bool = True,
     models_to_fit: list[str] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[Path, bool]:
-    """Fit everything (or the named models) into runs/<run-id>/ (reusing a finished run with the same inputs);
-    return the run directory and whether every gated diagnostic passed."""
+    """Fit everything (or the named models) into runs/<run-id>/ (reusing a finished run with the same inputs),
+    leaving out the secondary steps named in skip (keys of SKIPPABLE); return the run directory and whether every
+    gated diagnostic passed."""
     settings = settings or SamplerSettings()
+    unknown = set(skip) - set(SKIPPABLE)
+    if unknown:
+        raise UserError(f"--skip: unknown step {sorted(unknown)[0]!r} (one of {', '.join(SKIPPABLE)})")
     atomic.recover_all(runs_dir)  # a fit killed mid-swap: its previous run comes back first
+    if models_to_fit:  # "main" names the registry's main model, whichever it is
+        models_to_fit = [models.main_name() if n == "main" else n for n in models_to_fit]
     for name in models_to_fit or []:
         models.get(name)  # an unknown name stops here, before any work
     priors_path = resolve_preset(priors_name)
@@ -191,6 +205,7 @@ def run_fit(
         "settings": asdict(settings),
         "code": code_hash(),
         "models": sorted(models_to_fit) if models_to_fit else "all",
+        "skip": sorted(skip),
         "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
     }
     run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
@@ -203,6 +218,9 @@ def run_fit(
     t0 = time.perf_counter()
     result = fit_models(raw_dir, priors, seed, settings, progress, models_to_fit)
     result["priors_name"] = priors_name
+    for step in skip:
+        result[SKIPPABLE[step]] = False
+        result["skipped"][SKIPPABLE[step]] = f"left out on request (--skip {step})"
     Path(runs_dir).mkdir(parents=True, exist_ok=True)
     staged = atomic.staging_dir(run_dir)
     try:
@@ -320,14 +338,14 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
             comparison.to_csv(out / "model-comparison.csv", index=False)
     inputs.data.frame.to_csv(out / "model_rows.csv", index=False)
     t0 = time.perf_counter()
-    if main is not None:
+    if main is not None and result.get("prior_sweep", True):
         prior_sweep(result, reference, seed).to_csv(out / "effects-by-prior.csv", index=False)
     result["wall_s"]["prior_sweep"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     write_figures(out / "figures", result)
     result["wall_s"]["figures"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    if result.get("loco", True):
+    if result.get("leave_one_cycle_out", True):
         reason = loco_unavailable(inputs)
         if reason:
             result["skipped"]["leave_one_cycle_out"] = reason

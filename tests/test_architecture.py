@@ -115,3 +115,11 @@ def make_fit_dry_run(*extra: str) -> str:
 def test_make_fit_passes_a_models_subset_and_fits_all_by_default():
     assert "--models head_to_head vote_share_plugin" in make_fit_dry_run("MODELS=head_to_head vote_share_plugin")
     assert "--models" not in make_fit_dry_run()
+
+
+def test_make_fit_passes_skipped_steps_and_iterate_fits_only_the_main_model_without_them():
+    assert "--skip loco forecast" in make_fit_dry_run("SKIP=loco forecast")
+    assert "--skip" not in make_fit_dry_run()
+    cmd = ["make", "-n", "-o", ".venv/.installed", "iterate", "PRIORS=mine.toml"]
+    out = subprocess.run(cmd, cwd=PACKAGE.parent, capture_output=True, text=True, check=True).stdout
+    assert "--models main" in out and "--skip loco forecast sweep" in out and "--priors mine.toml" in out

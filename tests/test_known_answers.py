@@ -452,3 +452,13 @@ def test_actual_money_is_the_plug_in_or_the_latent_draws_with_no_figure_meaning_
     s, o = actual_log_money(az.from_dict({"posterior": {"money_k": money_k}}), latent, plugin)
     np.testing.assert_allclose(s, np.log([[3.0, 1, 1, 1, 9.0], [27.0, 1, 1, 1, 1.0]]))
     np.testing.assert_allclose(o, 0.0)
+
+
+def test_an_unknown_step_to_skip_is_a_one_line_error_before_any_work(tmp_path, capsys):
+    from model.cli import main
+
+    args = ["fit", "--raw", str(RAW), "--runs", str(tmp_path / "runs"), "--skip", "loco", "sweeep"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'sweeep'" in err and "loco, forecast, sweep" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
