@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 import warnings
 from dataclasses import dataclass, replace
 
@@ -39,30 +41,56 @@ def secondary_settings(settings: SamplerSettings) -> SamplerSettings:
 
 
 def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool):
-    """Posterior draws (InferenceData) from nutpie or PyMC's NUTS, seeded."""
+    """Posterior draws (InferenceData) from nutpie or PyMC's NUTS, seeded.
+
+    nutpie samples a compiled model taken from this process's compile cache (compiled_nutpie), with the same
+    seed, options and InferenceData fix-ups as pm.sample(nuts_sampler="nutpie") would use."""
+    if settings.sampler != "nutpie":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # PyMC chatter about unused options
+            return pm.sample(
+                model=model,
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                random_seed=seed,
+                nuts_sampler=settings.sampler,
+                # PyMC guesses half the CPUs are hyperthreads and would run chains one after another on 2 cores.
+                cores=min(settings.chains, os.cpu_count() or 1),
+                target_accept=settings.target_accept,
+                progressbar=progress,
+                compute_convergence_checks=False,
+            )
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+    from pymc.util import get_random_generator
+
+    compiled = compiled_nutpie(model)
+    t0 = time.time()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # nutpie/PyMC chatter about unused options
-        return pm.sample(
-            model=model,
+        warnings.simplefilter("ignore", UserWarning)
+        idata = nutpie.sample(
+            compiled,
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            random_seed=seed,
-            nuts_sampler=settings.sampler,
-            # PyMC guesses half the CPUs are hyperthreads and would run chains one after another on 2 cores.
             cores=min(settings.chains, os.cpu_count() or 1),
+            # The seed pm.sample(nuts_sampler="nutpie") hands nutpie: its first chain's spawned generator.
+            seed=int(get_random_generator(seed).spawn(settings.chains)[0].integers(2**30)),
             target_accept=settings.target_accept,
-            progressbar=progress,
-            compute_convergence_checks=False,
+            save_warmup=False,
+            progress_bar=progress,
         )
+    patch_nutpie_idata(idata, model, sampling_time=time.time() - t0)
+    return idata
 
 
 def sample_each(model: pm.Model, updates: list[dict[str, np.ndarray]], seeds: list[int], settings: SamplerSettings):
     """Posterior draws (InferenceData, one per update) of one model with its pm.Data values replaced.
 
-    nutpie compiles the model once and swaps the data (compiling takes ~2 s, sampling these models ~0.3 s,
-    so refitting for each fold or simulation was almost all compilation); PyMC's NUTS sets the data and
-    samples each time."""
+    nutpie compiles the model once (or takes it from the compile cache) and swaps the data (compiling takes
+    10-30 s, sampling these models ~0.3 s, so refitting for each fold or simulation was almost all
+    compilation); PyMC's NUTS sets the data and samples each time."""
     if settings.sampler != "nutpie":
         for update, seed in zip(updates, seeds, strict=True):
             with model:
@@ -73,7 +101,7 @@ def sample_each(model: pm.Model, updates: list[dict[str, np.ndarray]], seeds: li
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        compiled = compiled_nutpie(model)
         for update, seed in zip(updates, seeds, strict=True):
             yield nutpie.sample(
                 compiled.with_data(**update),
@@ -84,3 +112,95 @@ def sample_each(model: pm.Model, updates: list[dict[str, np.ndarray]], seeds: li
                 target_accept=settings.target_accept,
                 progress_bar=False,
             )
+
+
+# Compiled nutpie models of this process by graph_key, each with the pm.Data of the model it was compiled from.
+# Compiling is most of a fit (10-30 s per model against well under a second of sampling), and a run builds the
+# same model several times: the main fit, leave one cycle out, the runoff forecast and the prior sweep differ only
+# in pm.Data values (weights, prior parameters).
+_COMPILED: dict[str, tuple[object, dict[str, object]]] = {}
+COMPILE_CACHE_SIZE = 16  # a run has at most a few models; tests that fit many datasets evict the oldest
+
+
+def compiled_nutpie(model: pm.Model):
+    """nutpie's compiled model of a PyMC model, compiled once per graph and given this model's data values.
+
+    On a cache hit the new values go into the compiled log density (with_data) and into the pm.Data of the
+    model first compiled, which nutpie's initial-point function reads (a prior's mean is its starting point):
+    so a cached model samples exactly as a freshly compiled one, whatever was compiled before it."""
+    import nutpie
+
+    key = graph_key(model)
+    if key not in _COMPILED:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            compiled = nutpie.compile_pymc_model(model, backend="numba")
+        if len(_COMPILED) >= COMPILE_CACHE_SIZE:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = (compiled, {v.name: v for v in model.data_vars})
+    compiled, first_data = _COMPILED[key]
+    values = {v.name: v.get_value() for v in model.data_vars}
+    for name, value in values.items():
+        first_data[name].set_value(value)
+    names = {var.name for var in compiled.shared_var_keys}
+    return compiled.with_data(**{k: v for k, v in values.items() if k in names})
+
+
+def graph_key(model: pm.Model) -> str:
+    """Content hash of what nutpie compiles: the log density and the deterministics, op by op, with every
+    constant's bytes and the name, type and shape of every pm.Data (whose values compiled_nutpie swaps in).
+
+    Two models with the same key compute the same function of their data, so one compiled model serves both;
+    anything this key cannot tell apart (an op whose parameters have no faithful repr) only makes keys differ,
+    which costs a compile, never a wrong model."""
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import io_toposort
+
+    outputs = [model.logp(), *model.deterministics]
+    free = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    digest = hashlib.sha256()
+    ids: dict[object, int] = {}
+
+    def ref(var) -> int:
+        if var not in ids:
+            ids[var] = len(ids)
+            if isinstance(var, Constant):
+                data = np.asarray(var.data)
+                leaf = ("const", str(var.type), data.shape, hashlib.sha256(data.tobytes()).hexdigest())
+            elif isinstance(var, SharedVariable):
+                leaf = ("data", var.name, str(var.type), np.shape(var.get_value(borrow=True)))
+            else:
+                leaf = ("input", var.name, str(var.type))
+            digest.update(repr(leaf).encode())
+        return ids[var]
+
+    for var in free:
+        ref(var)
+    for node in io_toposort([], outputs):
+        inputs = tuple(ref(v) for v in node.inputs)
+        digest.update(repr((_op_signature(node.op), inputs)).encode())
+        for out in node.outputs:
+            ids.setdefault(out, len(ids))
+    digest.update(repr([ref(o) for o in outputs]).encode())
+    digest.update(repr([d.name for d in model.deterministics]).encode())
+    return digest.hexdigest()
+
+
+def _op_signature(op) -> str:
+    """An op's class and parameters (arrays by their bytes), for graph_key."""
+    props = getattr(op, "__props__", None)
+    if props is None:
+        return f"{type(op).__module__}.{type(op).__qualname__}:{op}"
+    return f"{type(op).__module__}.{type(op).__qualname__}" + repr(
+        tuple((p, _canonical(getattr(op, p))) for p in props)
+    )
+
+
+def _canonical(value):
+    """A repr-able stand-in for an op parameter: arrays by dtype, shape and bytes; containers element-wise."""
+    if isinstance(value, np.ndarray):
+        return ("array", str(value.dtype), value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+    if isinstance(value, tuple | list):
+        return tuple(_canonical(v) for v in value)
+    return repr(value)

@@ -33,7 +33,8 @@ def synthetic_run(tmp_path_factory):
     data = synthetic_electorate(tmp / "data")
     args = [f"DATA={data}", f"RUNS={tmp / 'runs'}", f"FIGURES={tmp / 'figures'}", f"REPORTS={tmp / 'reports'}"]
     proc = subprocess.run(
-        ["make", "-o", ".venv/.installed", "fit", *args, "STRICT=", f"FIT_ARGS={QUICK}"],
+        # The prior sweep stays (a test reads its skip reason); the steps no test here reads are left out.
+        ["make", "-o", ".venv/.installed", "fit", *args, "STRICT=", f"FIT_ARGS={QUICK}", "SKIP=loco forecast"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -72,10 +73,11 @@ def test_endorsement_priors_the_file_lacks_get_the_documented_default_and_the_re
     assert "unknown prior name" in manifest["skipped"]["prior sweep: literature"]
 
 
-def fit_quietly(data: Path, tmp: Path) -> tuple[Path, dict, str]:
-    """`python -m model fit` (few draws) and `report` on a data directory: run folder, manifest, report text."""
+def fit_quietly(data: Path, tmp: Path, *skip: str) -> tuple[Path, dict, str]:
+    """`python -m model fit` (few draws, leaving out the steps named) and `report` on a data directory: run folder,
+    manifest, report text."""
     args = ["fit", "--raw", str(data), "--runs", str(tmp / "runs"), "--figures", str(tmp / "figures")]
-    assert main([*args, *QUICK.split()]) == 0
+    assert main([*args, *QUICK.split(), *(("--skip", *skip) if skip else ())]) == 0
     assert main(["report", "--runs", str(tmp / "runs"), "--out", str(tmp / "reports")]) == 0
     run = run_dir_of(tmp / "runs")
     return run, json.loads((run / "manifest.json").read_text()), (tmp / "reports" / "report.md").read_text()
@@ -85,14 +87,17 @@ def fit_quietly(data: Path, tmp: Path) -> tuple[Path, dict, str]:
 def one_cycle(tmp_path_factory):
     """A single cycle of primaries: nothing to hold out and no candidate who ran twice."""
     tmp = tmp_path_factory.mktemp("one-cycle")
-    return fit_quietly(synthetic_electorate(tmp / "data", cycles=(2031,), repeat_candidates=False), tmp)
+    data = synthetic_electorate(tmp / "data", cycles=(2031,), repeat_candidates=False)
+    return fit_quietly(data, tmp, "forecast", "sweep")  # leave-one-cycle-out runs: its skip reason is tested
 
 
 @pytest.fixture(scope="module")
 def no_endorsements_no_ie(tmp_path_factory):
     """Two cycles without a single endorsement or independent-expenditure figure."""
     tmp = tmp_path_factory.mktemp("bare")
-    return fit_quietly(synthetic_electorate(tmp / "data", endorsements=False, spending=False), tmp)
+    return fit_quietly(
+        synthetic_electorate(tmp / "data", endorsements=False, spending=False), tmp, "loco", "forecast", "sweep"
+    )
 
 
 def test_a_single_cycle_skips_leave_one_cycle_out_with_a_reason(one_cycle):
@@ -137,3 +142,12 @@ def test_a_bad_endorser_terms_row_stops_the_fit_with_one_line_naming_file_row_an
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{terms}:3: term:" in err
     assert not runs.exists()
+
+
+def test_steps_left_out_on_request_write_nothing_and_the_report_says_why(no_endorsements_no_ie):
+    run, manifest, report = no_endorsements_no_ie
+    assert manifest["skipped"]["leave_one_cycle_out"] == "left out on request (--skip loco)"
+    assert manifest["skipped"]["prior_sweep"] == "left out on request (--skip sweep)"
+    for table in ("loco-summary", "runoff-forecast-summary", "effects-by-prior"):
+        assert not (run / f"{table}.csv").exists(), table
+    assert "Skipped: left out on request (--skip loco)" in report

@@ -3,6 +3,7 @@ twin equals its PyMC predictor, and races with candidate money and no IE fit wit
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ import pymc as pm
 import pytest
 
 from model import models
+from model.cli import main
 from model.finance import own_money_by_round
 from model.fit import SamplerSettings, model_effects, sample
 from model.models.base import load_inputs
@@ -175,3 +177,31 @@ def test_simulation_draws_every_reported_figure_the_model_reads(inputs):
     assert update["log_reported_own_k"].shape == (len(own_cells(inputs.data)),)
     assert update["log_reported_money_k"].shape == (len(inputs.data.money.amount_usd),)
     assert np.isfinite(update["log_reported_own_k"]).all()
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "own-money-board"
+
+
+def test_the_shipped_own_money_example_is_the_synthetic_electorate_it_says_it_is(tmp_path):
+    """examples/own-money-board is what tests/synthetic.py writes (only its source note is reworded)."""
+    fresh = synthetic_electorate(tmp_path / "data", spending=False, finance=True, seed=1)
+    for csv in sorted(fresh.glob("*.csv")):
+        if csv.name != "sources.csv":
+            assert (EXAMPLE / csv.name).read_text() == csv.read_text(), csv.name
+
+
+def test_the_own_money_example_fits_with_fit_data_and_reports_its_own_money_effect(tmp_path):
+    """`make fit DATA=examples/own-money-board`, end to end with few draws: the IE models are skipped with a
+    reason, the own-money effect is in effects.csv and in the report."""
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    args = ["fit", "--raw", str(EXAMPLE), "--runs", str(runs), "--figures", str(tmp_path / "figures")]
+    quick = ["--draws", "100", "--tune", "100", "--chains", "2", "--skip", "loco", "forecast", "sweep"]
+    assert main([*args, *quick, "--models", NAME, "vote_share_latent"]) == 0
+    assert main(["report", "--runs", str(runs), "--out", str(reports)]) == 0
+    run = runs / (runs / "LATEST").read_text().strip()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["main_model"] == NAME and "independent-expenditure" in manifest["skipped"]["vote_share_latent"]
+    effects = pd.read_csv(run / "effects.csv")
+    own = effects[(effects.model == NAME) & (effects.effect == "own committee money, doubling")]
+    assert len(own) == 1 and own.lo_pp.item() < own.hi_pp.item()
+    assert "own committee money" in (reports / "report.md").read_text()

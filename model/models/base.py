@@ -58,14 +58,18 @@ def posterior_draws(idata) -> dict[str, np.ndarray]:
 
 
 def prior_rv(name: str, priors: dict[str, Prior], **kwargs) -> pt.TensorVariable:
-    """Create the PyMC random variable for a named prior inside the current model."""
+    """Create the PyMC random variable for a named prior inside the current model.
+
+    Its parameters are pm.Data ('<name>__<param>'), not constants: models built under different priors of the
+    same families then have one graph, so one compiled model serves the fit, the prior sweep and a priors edit."""
     p = priors[name]
+    par = {k: pm.Data(f"{name}__{k}", float(v)) for k, v in p.params.items()}
     if p.dist == "normal":
-        return pm.Normal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+        return pm.Normal(name, mu=par["mu"], sigma=par["sigma"], **kwargs)
     if p.dist == "halfnormal":
-        return pm.HalfNormal(name, sigma=p.params["sigma"], **kwargs)
+        return pm.HalfNormal(name, sigma=par["sigma"], **kwargs)
     if p.dist == "lognormal":
-        return pm.LogNormal(name, mu=p.params["mu"], sigma=p.params["sigma"], **kwargs)
+        return pm.LogNormal(name, mu=par["mu"], sigma=par["sigma"], **kwargs)
     raise ValueError(f"unknown prior family {p.dist}")
 
 

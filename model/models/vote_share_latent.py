@@ -116,8 +116,12 @@ def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.ra
 
 
 def money_evidence_table(idata, data: VoteShareData) -> pd.DataFrame:
-    """Each reported IE figure (or plug-in sum) next to the posterior total of the cells it covers."""
+    """Each reported IE figure (or plug-in sum) next to the posterior total of the cells it covers (no rows when
+    the data have no IE figure, as for races with only the candidates' own money)."""
     ev = data.money
+    if len(ev.amount_usd) == 0 or "money_k" not in idata.posterior:
+        columns = ["race_id", "covers", "kind", "reported_usd", "posterior_median_usd", "posterior_lo90_usd"]
+        return pd.DataFrame(columns=[*columns, "posterior_hi90_usd", "spending_csv_lines"])
     total_k = draws(idata, "money_k") @ ev.incidence.T
     lo, med, hi = np.quantile(total_k * 1000, [0.05, 0.5, 0.95], axis=0)
     cells = [
