@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from model.errors import UserError
+from model.parallel import add_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
     f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
     f.add_argument("--models", nargs="+", metavar="NAME", help="fit only these registered models (default: all)")
-    add_parallel_arguments(f)
+    add_arguments(f)
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
@@ -88,16 +89,6 @@ def _fit(args: argparse.Namespace) -> int:
         write_bytes(args.figures / png.name, png.read_bytes())
     print(f"run {run_dir} ({'diagnostics passed' if passed else 'DIAGNOSTICS FAILED: see diagnostics.csv'})")
     return 1 if args.strict and not passed else 0
-
-
-def add_parallel_arguments(parser: argparse.ArgumentParser) -> None:
-    """--workers and --scheduler (model.parallel), shared by `fit` and `python -m model.sbc`."""
-    parser.add_argument(
-        "--workers", type=int, default=1, help="processes for the secondary fits (default 1: serial); same numbers"
-    )
-    parser.add_argument(
-        "--scheduler", metavar="ADDR", help="Dask scheduler address (e.g. tcp://host:8786) to run them on instead"
-    )
 
 
 def models_listing() -> str:

@@ -4,6 +4,7 @@ that each worker compiles a model once for its whole chunk; results come back in
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -11,6 +12,16 @@ from typing import Any
 from model.errors import UserError
 
 DASK_EXTRA = "pip install -e '.[dask]'"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--workers and --scheduler, shared by `python -m model fit` and `python -m model.sbc`."""
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes for the secondary fits (default 1: serial); same numbers"
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDR", help="Dask scheduler address (e.g. tcp://host:8786) to run them on instead"
+    )
 
 
 def chunks(items: Sequence, n: int) -> list[list]:

@@ -22,7 +22,6 @@ import pymc as pm
 from scipy import stats
 
 from model import atomic, models, parallel
-from model.cli import add_parallel_arguments
 from model.errors import UserError
 from model.models.base import Inputs, draws, load_inputs
 from model.models.vote_share_latent import simulate_money_evidence
@@ -291,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
     p.add_argument("--out", type=Path, default=Path("figures"), help="folder for sbc-<model>.png")
     p.add_argument("--table", type=Path, default=Path("runs/sbc.csv"))
-    add_parallel_arguments(p)
+    parallel.add_arguments(p)
     args = p.parse_args(argv)
     try:
         parallel.check_engine(args.workers, args.scheduler)
