@@ -59,10 +59,11 @@ def test_parallel_leave_one_cycle_out_and_runoff_forecast_give_the_serial_tables
     two = _evaluation(inputs, 5, workers=2)
     for name, table in serial.items():
         assert_same(two[name], table)
-    other_seed = _evaluation(inputs, 6, workers=2)
-    for name in ("loco", "runoff"):  # the comparison above can fail: other fit seeds, other predictions
-        with pytest.raises(AssertionError):
-            assert_same(other_seed[name], serial[name])
+    # The comparison above can fail: other fit seeds, other predictions (leave-one-cycle-out only, which shares
+    # the fan-out with the runoff forecast; a second forecast would add a minute).
+    other_seed, _summary = leave_one_cycle_out(inputs, DEFAULT_PRIORS, 6, FEW, [CHEAP], workers=2)
+    with pytest.raises(AssertionError):
+        assert_same(other_seed, serial["loco"])
 
 
 def test_parallel_sbc_gives_the_serial_ranks(inputs):
