@@ -11,6 +11,11 @@ SBC_SIMS ?= 200
 SBC_MODELS ?=
 MODELS  ?=
 SKIP    ?=
+# Processes for leave-one-cycle-out, the runoff forecast, the prior sweep and SBC (1: serial); the numbers are the
+# same for any count. SCHEDULER=tcp://host:8786 runs them on a Dask cluster instead (needs the dask extra).
+WORKERS ?= 1
+SCHEDULER ?=
+PARALLEL = --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
@@ -57,9 +62,9 @@ FIT_ARGS ?=
 # Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
 FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
-fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir)
+fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n)
 	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) $(STRICT) \
-	  $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(FIT_ARGS)
+	  $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(PARALLEL) $(FIT_ARGS)
 	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
 
 iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
@@ -90,7 +95,8 @@ bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make 
 	$(PY) -m model.bench --raw $(DATA) --out bench/results.json
 
 sbc: $(CLEAN)/.built ## simulation-based calibration of the registered models (SBC_MODELS="a b" for some; slow)
-	$(PY) -m model.sbc $(if $(SBC_MODELS),--models $(SBC_MODELS)) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv
+	$(PY) -m model.sbc $(if $(SBC_MODELS),--models $(SBC_MODELS)) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv \
+	  $(PARALLEL)
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)
 	rm -rf runs/ figures/*.png reports/

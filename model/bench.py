@@ -30,7 +30,7 @@ from model.models.dirichlet import component_predictive
 from model.models.head_to_head import head_to_head_columns
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
-from model.sampling import SamplerSettings, sample
+from model.sampling import SECONDARY, SamplerSettings, sample
 
 SEED = 20260305  # the Makefile's SEED, so the benchmark samples what `make fit` samples
 # Every registered model, in reverse registration order (the quick mode times only the first: the last
@@ -407,6 +407,28 @@ def bench_growth(inputs: Inputs, multiples, settings: SamplerSettings, seed: int
     return rows
 
 
+def bench_parallel(inputs: Inputs, seed: int, workers: int = 2) -> dict:
+    """Leave-one-cycle-out of the main model with the secondary settings (as `make fit` runs it), in one process and
+    over `workers` processes (model.parallel; the first parallel call also starts the workers), with the speed-up
+    and whether the two gave the same table."""
+    from model.evaluate import leave_one_cycle_out
+
+    names = [models.main_name()]
+    out: dict = {"model": names[0], "settings": dataclasses.asdict(SECONDARY), "cpu_count": os.cpu_count()}
+    tables = []
+    for n in (1, workers):
+        load = _load()
+        t0 = time.perf_counter()
+        per_candidate, _summary = leave_one_cycle_out(inputs, DEFAULT_PRIORS, seed, SECONDARY, names, workers=n)
+        out[f"workers_{n}"] = {"wall_s": round(time.perf_counter() - t0, 2), "load_at_start": load}
+        print(f"  leave-one-cycle-out, {n} worker(s): {out[f'workers_{n}']['wall_s']} s", file=sys.stderr)
+        tables.append(per_candidate)
+    out["speed_up"] = round(out["workers_1"]["wall_s"] / out[f"workers_{workers}"]["wall_s"], 2)
+    out["same_numbers"] = bool(tables[0].equals(tables[1]))
+    out["load_at_end"] = _load()
+    return out
+
+
 def run_bench(raw_dir: Path, quick: bool, seed: int = SEED, budget_s: float = GROWTH_BUDGET_S) -> dict:
     """All benchmark sections as one JSON-able dict (quick: one model, one sampler, 10x, no subprocess fits)."""
     inputs = load_inputs(raw_dir)
@@ -433,6 +455,8 @@ def run_bench(raw_dir: Path, quick: bool, seed: int = SEED, budget_s: float = GR
     result["growth_settings"] = dataclasses.asdict(growth_settings) | {"budget_s": budget_s, "simulated_at": {
         "vote-share models": SIM_VOTE_SHARE, "head-to-head models": SIM_HEAD_TO_HEAD}}  # fmt: skip
     result["growth"] = bench_growth(inputs, MULTIPLES[:1] if quick else MULTIPLES, growth_settings, seed, budget_s)
+    if not quick:
+        result["parallel"] = bench_parallel(inputs, seed)
     result["machine"]["load_average_at_end"] = _load()
     return result
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from model.errors import UserError
+from model.parallel import add_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STEP",
         help="leave out secondary steps: loco (leave one cycle out), forecast (runoff forecast), sweep (prior sweep)",
     )
+    add_arguments(f)
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
@@ -92,6 +94,8 @@ def _fit(args: argparse.Namespace) -> int:
         reuse=not args.refit,
         models_to_fit=args.models,
         skip=frozenset(args.skip),
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     args.figures.mkdir(parents=True, exist_ok=True)
     for png in sorted((run_dir / "figures").glob("*.png")):

@@ -145,15 +145,25 @@ def loco_unavailable(inputs: Inputs) -> str | None:
     return None
 
 
-def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: SamplerSettings, names=None):
+def leave_one_cycle_out(
+    source,
+    priors: dict[str, Prior],
+    seed: int,
+    settings: SamplerSettings,
+    names=None,
+    workers: int = 1,
+    scheduler: str | None = None,
+):
     """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary).
 
-    source: a raw data directory or the model inputs; names: the registered models to score (default all).
+    source: a raw data directory or the model inputs; names: the registered models to score (default all);
+    workers, scheduler: the folds of each model fitted over that many processes or a Dask cluster (sample_each).
     Each model is compiled once with per-race likelihood weights and fitted once per fold with the held-out
     cycle's weights set to 0 (model.loco_update): its races then get a new cycle effect from the fitted cycle
     distribution and the district effects learnt from other cycles, as a refit without them would
     (sample_each). Folds are visited in cycle order and models in registry order within a fold, so the
-    random draws behind P(first) do not depend on which models are registered after."""
+    random draws behind P(first) do not depend on which models are registered after, nor (drawn here, after
+    sampling) on the number of workers."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
     folds = loco_folds(inputs)
@@ -169,6 +179,8 @@ def leave_one_cycle_out(source, priors: dict[str, Prior], seed: int, settings: S
             [u for _k, _c, u in usable],
             [seed + model.loco_seed_offset + k for k, _c, _u in usable],
             settings,
+            workers,
+            scheduler,
         )
         fits[model.name] = (model, {c for _k, c, _u in usable}, draws_by_fold)
     rows, hits = [], []
@@ -211,12 +223,21 @@ def summarise(per_candidate: pd.DataFrame, runoff: set[str], hits: pd.DataFrame 
     return pd.DataFrame(summary)
 
 
-def runoff_forecast(source, priors: dict[str, Prior], seed: int, settings: SamplerSettings, names=None):
+def runoff_forecast(
+    source,
+    priors: dict[str, Prior],
+    seed: int,
+    settings: SamplerSettings,
+    names=None,
+    workers: int = 1,
+    scheduler: str | None = None,
+):
     """Each runoff predicted from a fit to every race-round before it, its own primary included (what a
     campaign knows in March), by the main model and every registered model that asks to be compared there
     (BayesModel.runoff_forecast), beside the baselines; returns (per-candidate rows, summary).
 
-    names: the registered models fitted in this run (default all); a model must also support train_update."""
+    names: the registered models fitted in this run (default all); a model must also support train_update;
+    workers, scheduler: as in leave_one_cycle_out."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
     per_race = data.frame.drop_duplicates("race_id").set_index("race_id").loc[data.race_ids]
@@ -235,7 +256,8 @@ def runoff_forecast(source, priors: dict[str, Prior], seed: int, settings: Sampl
         if not runoffs or any(u is None for u in updates):
             continue
         seeds = [seed + 200 + model.loco_seed_offset + k for k in runoffs]
-        fits[model.name] = (model, sample_each(model.build(inputs, priors, weighted=True), updates, seeds, settings))
+        pm_model = model.build(inputs, priors, weighted=True)
+        fits[model.name] = (model, sample_each(pm_model, updates, seeds, settings, workers, scheduler))
     rng = np.random.default_rng(seed + 1)
     rows = []
     for k in runoffs:

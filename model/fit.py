@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from model import atomic, classical, models
+from model import atomic, classical, models, parallel
 from model.diagnostics import check_table
 from model.errors import UserError
 from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
@@ -147,10 +148,12 @@ def model_effects(model: BayesModel, idata, inputs: Inputs, reference_usd: float
 
 def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
     """Effects of the main model under the run's priors and under every preset, to show how much the
-    conclusions depend on the priors."""
+    conclusions depend on the priors (the presets' fits spread over result["workers"] processes, or the Dask
+    cluster at result["scheduler"])."""
     name = result["main_model"]
     model, inputs = result["models"][name], result["inputs"]
     frames = [model_effects(model, result["idata"][name], inputs, reference_usd, "this run")]
+    presets, jobs = [], []
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
@@ -159,9 +162,18 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
         except UserError as err:  # e.g. a preset with priors for another electorate's endorsers
             result["skipped"][f"prior sweep: {preset}"] = str(err)
             continue
-        idata = sample(model.build(inputs, priors), seed + 50 + i, result["secondary"], progress=False)
+        presets.append(preset)
+        jobs.append((model.build(inputs, priors), seed + 50 + i))
+    task = partial(_sample_models, result["secondary"])
+    fits = parallel.map_chunks(task, jobs, *_engine(result))
+    for preset, idata in zip(presets, fits, strict=True):
         frames.append(model_effects(model, idata, inputs, reference_usd, preset))
     return pd.concat(frames).rename(columns={"model": "priors"}).assign(model=name)
+
+
+def _sample_models(settings: SamplerSettings, jobs: list[tuple[pm.Model, int]]) -> list:
+    """Each (model, seed) sampled in turn: a worker's share of the prior sweep."""
+    return [sample(pm_model, seed, settings, progress=False) for pm_model, seed in jobs]
 
 
 def reference_usd(cr: pd.DataFrame) -> float:
@@ -181,14 +193,18 @@ def run_fit(
     reuse: bool = True,
     models_to_fit: list[str] | None = None,
     skip: frozenset[str] = frozenset(),
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> tuple[Path, bool]:
     """Fit everything (or the named models) into runs/<run-id>/ (reusing a finished run with the same inputs),
     leaving out the secondary steps named in skip (keys of SKIPPABLE); return the run directory and whether every
-    gated diagnostic passed."""
+    gated diagnostic passed. workers, scheduler: processes (or a Dask cluster) for leave-one-cycle-out, the runoff
+    forecast and the prior sweep."""
     settings = settings or SamplerSettings()
     unknown = set(skip) - set(SKIPPABLE)
     if unknown:
         raise UserError(f"--skip: unknown step {sorted(unknown)[0]!r} (one of {', '.join(SKIPPABLE)})")
+    parallel.check_engine(workers, scheduler)  # a bad --workers or a missing dask stops here, before any work
     atomic.recover_all(runs_dir)  # a fit killed mid-swap: its previous run comes back first
     if models_to_fit:  # "main" names the registry's main model, whichever it is
         models_to_fit = [models.main_name() if n == "main" else n for n in models_to_fit]
@@ -207,6 +223,8 @@ def run_fit(
         "models": sorted(models_to_fit) if models_to_fit else "all",
         "skip": sorted(skip),
         "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
+        # Not workers or scheduler: each fit keeps its seed and every later random draw stays in this process, so
+        # the numbers do not depend on them (tests/test_parallel.py); a run is reused whatever they are.
     }
     run_id = f"{Path(priors_name).stem}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
     run_dir = Path(runs_dir) / run_id
@@ -217,7 +235,7 @@ def run_fit(
         return run_dir, manifest["diagnostics_passed"]
     t0 = time.perf_counter()
     result = fit_models(raw_dir, priors, seed, settings, progress, models_to_fit)
-    result["priors_name"] = priors_name
+    result.update(priors_name=priors_name, workers=workers, scheduler=scheduler)
     for step in skip:
         result[SKIPPABLE[step]] = False
         result["skipped"][SKIPPABLE[step]] = f"left out on request (--skip {step})"
@@ -242,6 +260,8 @@ def run_fit(
             "packages": {p: metadata.version(p) for p in PACKAGES},
             **lock_state(),
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
+            "workers": workers,  # the wall times depend on them, the numbers do not
+            "scheduler": scheduler,
             "diagnostics_passed": passed,
             "main_model": result["main_model"],
             "models": models_manifest(result),
@@ -309,6 +329,11 @@ def models_manifest(result: dict) -> dict[str, dict]:
     return out
 
 
+def _engine(result: dict) -> tuple[int, str | None]:
+    """(workers, scheduler) of a run (1 and None, i.e. serial, when the result does not say)."""
+    return result.get("workers", 1), result.get("scheduler")
+
+
 def write_run(out: Path, result: dict, seed: int) -> bool:
     """Write posteriors, tables and figures of a fit into a (staging) run directory; return pass/fail."""
     rng = np.random.default_rng(seed + 100)
@@ -351,7 +376,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
             result["skipped"]["leave_one_cycle_out"] = reason
         else:
             per_candidate, summary = leave_one_cycle_out(
-                inputs, result["priors"], seed, result["secondary"], result["names"]
+                inputs, result["priors"], seed, result["secondary"], result["names"], *_engine(result)
             )
             per_candidate.to_csv(out / "loco-predictions.csv", index=False)
             summary.to_csv(out / "loco-summary.csv", index=False)
@@ -359,7 +384,9 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     if result.get("runoff_forecast", True) and main is not None:
-        per_candidate, summary = runoff_forecast(inputs, result["priors"], seed, result["secondary"], result["names"])
+        per_candidate, summary = runoff_forecast(
+            inputs, result["priors"], seed, result["secondary"], result["names"], *_engine(result)
+        )
         if len(per_candidate):
             per_candidate.to_csv(out / "runoff-forecast-predictions.csv", index=False)
             summary.to_csv(out / "runoff-forecast-summary.csv", index=False)

@@ -21,7 +21,8 @@ import pandas as pd
 import pymc as pm
 from scipy import stats
 
-from model import atomic, models
+from model import atomic, models, parallel
+from model.errors import UserError
 from model.models.base import Inputs, draws, load_inputs
 from model.models.vote_share_latent import simulate_money_evidence
 from model.priors import DEFAULT_PRIORS, Prior
@@ -131,14 +132,18 @@ def run_sbc(
     priors: dict[str, Prior] | None = None,
     sampler: str = "nutpie",
     log: Callable[[str], None] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """SBC ranks: one row per (simulation, parameter) with model, sim, parameter, rank (0..n_draws),
     n_draws, true_value, post_mean, post_sd, divergences (of that simulation's fit) and seconds.
 
     The true parameters are draws from one prior-predictive call seeded by `seed`; the data of prior draw s
     are then drawn with np.random.default_rng(seed + s), and datasets with a share of exactly 0 are skipped.
-    The model is compiled once and each simulation's data swapped in (fit.sample_each). Divergent fits are
-    kept: dropping them would condition on the sampler and bias the ranks."""
+    The model is compiled once and each simulation's data swapped in (fit.sample_each), or once per worker with
+    workers > 1 or a Dask scheduler (the same ranks; then every fit has come back before the first row is made,
+    so a row's seconds is the wait for it, not its fit). Divergent fits are kept: dropping them would condition
+    on the sampler and bias the ranks."""
     if model_name not in models.REGISTRY:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(models.REGISTRY)}")
     spec = models.get(model_name)
@@ -151,7 +156,7 @@ def run_sbc(
     truths, updates, fit_seeds = simulated_datasets(spec, model, design, n_sims, seed)
     rows = []
     t0 = time.perf_counter()
-    for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings)):
+    for s, idata in enumerate(sample_each(model, updates, fit_seeds, settings, workers, scheduler)):
         n_div = int(idata.sample_stats.diverging.sum())
         seconds = round(time.perf_counter() - t0, 2)
         for row in posterior_ranks(idata, truths[s], parameters, THIN_TO):
@@ -285,7 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
     p.add_argument("--out", type=Path, default=Path("figures"), help="folder for sbc-<model>.png")
     p.add_argument("--table", type=Path, default=Path("runs/sbc.csv"))
+    parallel.add_arguments(p)
     args = p.parse_args(argv)
+    try:
+        parallel.check_engine(args.workers, args.scheduler)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     design = bundled_design(args.raw)
     frames = []
     for name in args.models:
@@ -299,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                 design=design,
                 sampler=args.sampler,
                 log=lambda msg: print(msg, file=sys.stderr, flush=True),
+                workers=args.workers,
+                scheduler=args.scheduler,
             )
         )
         ecdf_figure(frames[-1], args.out / f"sbc-{name}.png")

@@ -246,7 +246,7 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     z = np.zeros((1, 20))  # head-to-head: no information (all coefficients 0, sd 1), so P(a first) = 1/2
     no_info_fit = _Fit(**{n: z for n in HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=z + 1.0)
 
-    def oracle(model, updates, seeds, settings):
+    def oracle(model, updates, seeds, settings, workers=1, scheduler=None):
         kind = "vote_share" if "eta" in model.named_vars else "head_to_head"
         weights_seen[kind] += [u["race_weight"] for u in updates]
         return iter([oracle_fit if kind == "vote_share" else no_info_fit] * len(updates))
