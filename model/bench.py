@@ -562,6 +562,7 @@ def bench_growth(
                 print(f"  growth {name} {sampler} x{k}: {row.get('wall_s', '-')} s, ESS {row.get('min_bulk_ess', '-')},"
                       f" ESS/s {row.get('ess_per_s', '-')}, {row.get('peak_rss_mb', '-')} MB"
                       f"{' (' + row['skipped'] + ')' if 'skipped' in row else ''}", file=sys.stderr)  # fmt: skip
+                print(f"  row {json.dumps(row)}", file=sys.stderr)  # kept in the log should a later fit be stopped
                 rows.append(row)
     return rows
 
@@ -609,7 +610,10 @@ def run_bench(
             result["fit"] = bench_fit(Path(raw_dir), Path(work))
     if "growth" in sections:
         print("growth", file=sys.stderr)
-        names, samplers = growth_models()[:1] if quick else growth_models(), GROWTH_SAMPLERS[: 1 if quick else None]
+        # Quick: the plug-in model with nutpie (a smoke test; the main model at 10x takes minutes to compile and run).
+        names = ("vote_share_plugin",) if quick else growth_models()
+        samplers = GROWTH_SAMPLERS[:1] if quick else GROWTH_SAMPLERS
+        names, samplers = (growth or {}).get("models") or names, (growth or {}).get("samplers") or samplers
         result["growth_settings"] = dataclasses.asdict(growth_settings) | {
             "budget_s": budget_s,
             "models": list(names),
@@ -617,6 +621,7 @@ def run_bench(
             "simulated_at": {"candidate-aware models": SIM_MAIN, "other vote-share models": SIM_VOTE_SHARE,
                              "head-to-head models": SIM_HEAD_TO_HEAD},
             "centred_min_races": CENTRED_MIN_RACES,
+            "jax_packages": _versions(("jax", "jaxlib", "numpyro", "blackjax")),
             "peak_rss": "ru_maxrss of the process that simulated, built, compiled and sampled the fit (one per fit)",
             "jax_timing": "sampling_s includes XLA's compile of the sampler (PyMC times the two together)",
         }  # fmt: skip
@@ -624,6 +629,17 @@ def run_bench(
         result["growth"] = bench_growth(raw_dir, names, samplers, multiples, growth_settings, seed, budget_s)
     result["machine"]["load_average_at_end"] = _load()
     return result
+
+
+def _versions(packages) -> dict[str, str | None]:
+    """Installed versions of optional packages (None: not installed), read without importing them."""
+    out = {}
+    for p in packages:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
 
 
 def growth_models() -> tuple[str, ...]:
