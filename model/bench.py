@@ -481,7 +481,7 @@ def growth_fit(raw_dir: Path, name: str, k: int, settings: SamplerSettings, seed
     """One growth row, meant to run in its own process (run_isolated): simulate the data, build, compile, sample,
     and the process's peak resident memory (ru_maxrss: data, compiled model, sampler and draws together)."""
     spec = models.get(name)
-    require_sampler(settings.sampler)  # before JAX loads: one XLA device per core
+    require_sampler(settings.sampler)  # also makes the JAX gradients finite (samplers.jax_safe_special_functions)
     t0 = time.perf_counter()
     tiled = growth_inputs(load_inputs(raw_dir), spec, k, seed)
     row = {"model": name, "sampler": settings.sampler, "multiple": k, "rows": spec.n_rows(tiled)}
