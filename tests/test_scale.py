@@ -61,17 +61,21 @@ def test_fit_with_a_missing_jax_extra_exits_non_zero_and_writes_nothing(no_jax, 
     assert not runs.exists() and not figures.exists()
 
 
-def test_bundled_data_stay_non_centred_and_dense_tiles_switch_per_factor(inputs):
+def test_bundled_data_stay_non_centred_and_dense_tiles_switch_where_money_informs_the_slope(inputs):
     data = inputs.data
     counts = races_per_group(data)
     assert counts["cycle"].sum() == counts["district"].sum() == data.n_race
     assert max(counts["cycle"].max(), counts["district"].max()) < CENTRED_MIN_RACES  # so the rule keeps today's fit
-    assert centred_factors(data) == {"cycle": False, "district": False}
-    # 10 copies: every district has >= 60 race-rounds, but one cycle has only 10.
-    assert centred_factors(tile_vote_share(data, 10)) == {"cycle": False, "district": True}
-    dense = tile_vote_share(data, CENTRED_MIN_RACES)
-    assert centred_factors(dense) == {"cycle": True, "district": True}
-    assert parameterisation(dense) == "cycle centred, district centred"
+    for stance in ("support", "oppose"):
+        assert centred_factors(data, stance) == {"cycle": False, "district": False}
+        with_money = races_per_group(data, stance)
+        assert (with_money["district"] <= counts["district"]).all()
+    # 10 copies: every district has >= 40 race-rounds with support IE, but some cycles have none, and oppose IE is
+    # too rare anywhere (a district without any stays non-centred however many races it has).
+    tiled = tile_vote_share(data, 10)
+    assert centred_factors(tiled, "support") == {"cycle": False, "district": True}
+    assert centred_factors(tiled, "oppose") == {"cycle": False, "district": False}
+    assert parameterisation(tiled).startswith("support: cycle non-centred, district centred; oppose: cycle non")
 
 
 def test_bundled_model_keeps_its_non_centred_variables(inputs):
@@ -88,7 +92,8 @@ def test_centred_model_matches_its_numpy_twin_draw_by_draw(inputs):
     dense = Inputs(None, None, inputs.h2h, tile_vote_share(inputs.data, CENTRED_MIN_RACES))
     model = spec.build(dense, DEFAULT_PRIORS)
     free = {v.name for v in model.free_RVs}
-    assert {"beta_support_cycle", "dev_district_oppose"} <= free and "z_cycle_support" not in free
+    assert "dev_district_support" in free and "z_district_support" not in free  # centred
+    assert {"z_cycle_support", "z_district_oppose"} <= free  # non-centred
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the likelihood Potential: irrelevant to prior draws of eta
         prior = pm.sample_prior_predictive(draws=5, model=model, random_seed=3).prior

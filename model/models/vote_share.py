@@ -28,37 +28,51 @@ from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
-# Cycle and district deviations of the money slopes are centred (deviation ~ N(0, tau)) when every group of the
-# factor has at least this many race-rounds, else non-centred (z ~ N(0, 1), deviation = tau z). With few races a
-# group's deviation is pinned by the prior as much as by its data, and the centred form has a funnel between tau and
-# the deviations that NUTS cannot enter (divergences); with many, each deviation is pinned by its own races to a
-# posterior sd well under tau, and then the non-centred form is the one with the funnel-like correlation (tau and
-# z trade off), which long trees and low ESS show (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). 20:
-# about where a group's data outweigh the tau priors (half-normal sd 0.1-0.2) for a slope on log money with the
-# LAUSD spread; the bundled data have 1-7 race-rounds per cycle and 6-11 per district, so they stay non-centred
-# (their fit is unchanged), and at 100x the LAUSD rows every group has 100 or more.
+# Cycle and district deviations of a money slope (support or oppose) are centred (deviation ~ N(0, tau)) when every
+# group of the factor has at least this many race-rounds with money of that stance, else non-centred (z ~ N(0, 1),
+# deviation = tau z). With few such races a group's deviation is pinned by the prior as much as by its data, and
+# the centred form has a funnel between tau and the deviations (divergences, low ESS of tau); with many, each
+# deviation is pinned by its own races to a posterior sd well under tau, and the non-centred form is the one whose
+# tau and z trade off (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). Races without money of the
+# stance are not counted: they say nothing about its slope (counting every race-round centred the rare oppose
+# slope's districts at 10x the LAUSD rows, and tau_district_oppose fell to bulk ESS 65 in 1000 draws). 20: about
+# where a group's data outweigh the tau priors (half-normal sd 0.1-0.2) for a slope on log money with the LAUSD
+# spread; the bundled data have at most 7 race-rounds per cycle and 11 per district, so they stay non-centred
+# (their fit is unchanged).
 CENTRED_MIN_RACES = 20
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
-def races_per_group(data: VoteShareData) -> dict[str, np.ndarray]:
-    """Race-rounds in each cycle and in each district (the groups of the partially pooled money slopes)."""
-    first_row = np.unique(data.race_idx, return_index=True)[1]
+def races_per_group(data: VoteShareData, stance: str | None = None) -> dict[str, np.ndarray]:
+    """Race-rounds in each cycle and in each district (the groups of the partially pooled money slopes); with a
+    stance, only those where a candidate has money of that stance (the races that say anything about its slope)."""
+    first_row = np.unique(data.race_idx, return_index=True)[1]  # (race,) a row of each race
+    keep = np.ones(data.n_race, dtype=bool)
+    if stance is not None:
+        log_money, cell = (
+            (data.log_support, data.support_cell) if stance == "support" else (data.log_oppose, data.oppose_cell)
+        )
+        keep = np.zeros(data.n_race, dtype=bool)
+        keep[data.race_idx[(log_money > 0) | (cell >= 0)]] = True
     return {
-        "cycle": np.bincount(data.cycle_idx[first_row], minlength=len(data.cycles)),
-        "district": np.bincount(data.district_idx[first_row], minlength=len(data.districts)),
+        "cycle": np.bincount(data.cycle_idx[first_row][keep], minlength=len(data.cycles)),
+        "district": np.bincount(data.district_idx[first_row][keep], minlength=len(data.districts)),
     }
 
 
-def centred_factors(data: VoteShareData) -> dict[str, bool]:
-    """Per factor (cycle, district): centre its slope deviations when every group has CENTRED_MIN_RACES or more
-    race-rounds, else keep them non-centred."""
-    return {factor: bool(n.min() >= CENTRED_MIN_RACES) for factor, n in races_per_group(data).items()}
+def centred_factors(data: VoteShareData, stance: str) -> dict[str, bool]:
+    """Per factor (cycle, district) of one money slope: centre its deviations when every group has
+    CENTRED_MIN_RACES or more race-rounds with money of that stance, else keep them non-centred."""
+    return {factor: bool(n.min() >= CENTRED_MIN_RACES) for factor, n in races_per_group(data, stance).items()}
 
 
 def parameterisation(data: VoteShareData) -> str:
-    """'centred' / 'non-centred' per factor, as the growth rows and the manifest record it."""
-    return ", ".join(f"{f} {'centred' if c else 'non-centred'}" for f, c in centred_factors(data).items())
+    """Which slope deviations are centred, as the growth rows record it."""
+    return "; ".join(
+        f"{stance}: "
+        + ", ".join(f"{f} {'centred' if c else 'non-centred'}" for f, c in centred_factors(data, stance).items())
+        for stance in ("support", "oppose")
+    )
 
 
 class VoteShareModel(BayesModel):
@@ -134,7 +148,7 @@ class VoteShareModel(BayesModel):
         """A money slope per candidate row: mean + cycle deviation + district deviation, each factor non-centred
         (z ~ N(0, 1) times tau) or centred (the deviation ~ N(0, tau)) as centred_factors says; z_cycle_<stance>
         and z_district_<stance> exist either way (as deterministics when centred), so the numpy twin is the same."""
-        centred = centred_factors(data)
+        centred = centred_factors(data, stance)
         z_c = None if centred["cycle"] else pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
         z_d = None if centred["district"] else pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
         if centred["cycle"]:
