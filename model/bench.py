@@ -35,7 +35,7 @@ from model.models.base import load_inputs as _load_inputs
 from model.models.carryover import CarryoverData, VoteShareCarryover, carryover_data
 from model.models.dirichlet import component_predictive
 from model.models.head_to_head import head_to_head_columns
-from model.models.vote_share import CENTRED_MIN_RACES, parameterisation
+from model.models.vote_share import CENTRED_MIN_RACES, VoteShareModel, parameterisation
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
 from model.samplers import JAX_INSTALL, JAX_SAMPLERS, jax_device, require_sampler
@@ -489,7 +489,7 @@ def growth_fit(raw_dir: Path, name: str, k: int, settings: SamplerSettings, seed
     reason = spec.cannot_run(tiled)
     if reason:
         return row | {"finished": False, "skipped": reason}
-    row["parameterisation"] = parameterisation(tiled.data) if spec.name != "head_to_head" else "no groups"
+    row["parameterisation"] = parameterisation(tiled.data) if isinstance(spec, VoteShareModel) else "no groups"
     t0 = time.perf_counter()
     model = spec.build(tiled, DEFAULT_PRIORS)
     row["build_s"] = round(time.perf_counter() - t0, 2)
@@ -585,7 +585,7 @@ def run_bench(
     growth: dict | None = None,
 ) -> dict:
     """The benchmark sections (only: some of SECTIONS; default all) as one JSON-able dict (quick: one model, one
-    sampler, 10x, no subprocess fits of make fit; growth: 'models' and/or 'samplers' to run instead of all)."""
+    sampler, 10x, no subprocess fits of make fit; growth: 'models', 'samplers', 'multiples' to run instead of all)."""
     inputs = load_inputs(raw_dir)
     settings = QUICK if quick else FULL
     growth_settings = QUICK if quick else GROWTH
@@ -611,7 +611,7 @@ def run_bench(
     if "growth" in sections:
         print("growth", file=sys.stderr)
         # Quick: the plug-in model with nutpie (a smoke test; the main model at 10x takes minutes to compile and run).
-        names = ("vote_share_plugin",) if quick else growth_models()
+        names = growth_models()[1:2] if quick else growth_models()
         samplers = GROWTH_SAMPLERS[:1] if quick else GROWTH_SAMPLERS
         names, samplers = (growth or {}).get("models") or names, (growth or {}).get("samplers") or samplers
         result["growth_settings"] = dataclasses.asdict(growth_settings) | {
@@ -625,7 +625,7 @@ def run_bench(
             "peak_rss": "ru_maxrss of the process that simulated, built, compiled and sampled the fit (one per fit)",
             "jax_timing": "sampling_s includes XLA's compile of the sampler (PyMC times the two together)",
         }  # fmt: skip
-        multiples = MULTIPLES[:1] if quick else MULTIPLES
+        multiples = (growth or {}).get("multiples") or (MULTIPLES[:1] if quick else MULTIPLES)
         result["growth"] = bench_growth(raw_dir, names, samplers, multiples, growth_settings, seed, budget_s)
     result["machine"]["load_average_at_end"] = _load()
     return result
@@ -643,9 +643,14 @@ def _versions(packages) -> dict[str, str | None]:
 
 
 def growth_models() -> tuple[str, ...]:
-    """The models of the growth curve: the main model first, then the plug-in model (the growth curve before
-    the main model could run at scale)."""
-    return (models.main_name(), "vote_share_plugin")
+    """The models of the growth curve: the main model first, then the vote-share models with plug-in money (the
+    growth curve before the main model could run at scale)."""
+    plug_in = [
+        m.name
+        for _position, m in models.bayesian()
+        if isinstance(m, VoteShareModel) and type(m).log_money is VoteShareModel.log_money
+    ]
+    return (models.main_name(), *plug_in)
 
 
 def merge_sections(previous: dict, result: dict, sections: list[str]) -> dict:
@@ -686,8 +691,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--growth-models", nargs="+", metavar="M", help="growth: these models (default: main, plugin)")
     parser.add_argument("--growth-samplers", nargs="+", choices=GROWTH_SAMPLERS, help="growth: these samplers")
+    parser.add_argument("--growth-multiples", nargs="+", type=int, metavar="K", help="growth: these multiples")
     args = parser.parse_args(argv)
-    growth = {"models": args.growth_models, "samplers": args.growth_samplers}
+    growth = {"models": args.growth_models, "samplers": args.growth_samplers, "multiples": args.growth_multiples}
     result = run_bench(args.raw, args.quick, args.seed, args.budget, args.only, growth)
     if args.only and args.out.exists():
         result = merge_sections(json.loads(args.out.read_text()), result, args.only)
