@@ -20,7 +20,7 @@ CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup lock data fit iterate report models browser test test-slow lint bench sbc clean
+.PHONY: help setup setup-jax lock data fit iterate report models browser test test-slow lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python scripts
 	@touch $@
 
 setup: $(VENV)/.installed ## create .venv with a Python >= 3.12 and install the locked versions + the package
+
+# The optional JAX extra on top of the locked install: pinned packages keep their lock versions (-c), JAX,
+# numpyro and blackjax come from pyproject's [jax] ranges. check-lock (without --exact) still passes after it.
+setup-jax: $(VENV)/.installed ## add the optional JAX samplers (fit --sampler numpyro|blackjax) to .venv
+	$(PY) -m pip install -q -c requirements.lock -e '.[jax]'
+	$(PY) -c "import jax, numpyro, blackjax; print('jax', jax.__version__, jax.devices())"
 
 UV_VERSION := 0.13.9
 LOCK_TOOLS := .lock-tools

@@ -1,4 +1,5 @@
-"""`make bench`: sampler speed (nutpie vs PyMC NUTS), cold and warm `make fit`, and growth with data size."""
+"""`make bench`: sampler speed (nutpie vs PyMC NUTS), cold and warm `make fit`, and growth with data size (nutpie
+and the JAX samplers); `--only SECTION` refreshes one section of an existing bench/results.json."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import multiprocessing as mp
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -21,15 +24,21 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+import scipy.sparse as sp
 
 from model import atomic, models
+from model.errors import UserError
 from model.features import SHARE_FLOOR, MoneyEvidence, VoteShareData
+from model.models import carryover
 from model.models.base import Inputs
 from model.models.base import load_inputs as _load_inputs
+from model.models.carryover import CarryoverData, VoteShareCarryover, carryover_data
 from model.models.dirichlet import component_predictive
 from model.models.head_to_head import head_to_head_columns
+from model.models.vote_share import CENTRED_MIN_RACES, VoteShareModel, parameterisation
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
+from model.samplers import JAX_INSTALL, JAX_SAMPLERS, jax_device, require_sampler
 from model.sampling import SECONDARY, SamplerSettings, sample
 
 SEED = 20260305  # the Makefile's SEED, so the benchmark samples what `make fit` samples
@@ -46,6 +55,20 @@ QUICK = SamplerSettings(chains=1, draws=50, tune=50)
 # Wall-clock budget per growth fit (compile + sampling); a fit still running then is aborted and
 # recorded as skipped, with the time and draws it got through.
 GROWTH_BUDGET_S = 600.0
+GROWTH_SETUP_S = 180.0  # on top of the budget: a growth fit's process simulating its data and building the model
+GROWTH_SAMPLERS = ("nutpie", "numpyro", "blackjax")  # JAX ones are skipped (and say so) without the [jax] extra
+SECTIONS = (
+    "samplers",
+    "fit",
+    "growth",
+    "parallel",
+)  # what --only can run; each replaces its keys in an existing results.json
+SECTION_KEYS = {
+    "samplers": ("samplers",),
+    "fit": ("fit",),
+    "growth": ("growth", "growth_settings"),
+    "parallel": ("parallel",),
+}
 WARMUP_GROUPS = ("warmup_posterior", "posterior")  # how far an aborted fit got
 POLL_S = 0.2  # how often a running growth fit is checked against its budget
 # Posterior-mean-like values of the bundled-data fits (rounded), used to simulate the growth datasets.
@@ -58,6 +81,9 @@ SIM_VOTE_SHARE = {
     "concentration": 20.0,
 }
 SIM_HEAD_TO_HEAD = {**SIM_VOTE_SHARE, "sigma_head_to_head": 0.3}
+# The candidate-aware (main) model: cycle/district deviations drawn with sd tau (non-zero, so the hierarchy has
+# something to find), candidate strengths with sd sigma_candidate, runoffs carrying their primary over fully.
+SIM_MAIN = {**SIM_VOTE_SHARE, "tau": 0.05, "sigma_candidate": 0.3, "beta_primary_share": 1.0, "beta_consolidation": 0.1}
 
 
 def machine_info() -> dict:
@@ -265,16 +291,19 @@ def fit_breakdown(wall_seconds: dict[str, float], wall_s: float) -> dict:
 
 
 def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
-    """k copies of the vote-share design as new races (ids suffixed '~j'), without money evidence.
+    """k copies of the vote-share design as new races and new candidates (race and candidate ids suffixed '~j'),
+    with the money evidence tiled the same way (tile_money_evidence).
 
-    Race-level arrays are tiled; candidate- and component-level indices into races and components are
-    offset by j times the number of races and components, so each copy is its own set of races."""
+    Race-level arrays are tiled; candidate- and component-level indices into races, components and money cells
+    are offset by j times their count, so each copy is its own set of races, candidates and IE figures."""
     n_race, n_comp, n_cand = data.n_race, len(data.component_share), len(data.frame)
+    n_cell = len(data.money.cells)
     copies = np.repeat(np.arange(k), n_cand)
-    frame = pd.concat([data.frame.assign(race_id=data.frame.race_id + f"~{j}") for j in range(k)], ignore_index=True)
-    no_cell = np.full(n_cand * k, -1)
-    empty = MoneyEvidence(pd.DataFrame(columns=["race_id", "candidate_id", "stance"]), np.zeros((0, 0)), np.zeros(0),
-                          np.array([], dtype=str), [])  # fmt: skip
+    frame = pd.concat(
+        [data.frame.assign(race_id=data.frame.race_id + f"~{j}", candidate_id=data.frame.candidate_id + f"~{j}")
+         for j in range(k)],
+        ignore_index=True,
+    )  # fmt: skip
     return dataclasses.replace(
         data,
         frame=frame,
@@ -286,8 +315,8 @@ def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
         endorsement=np.tile(data.endorsement, (k, 1)),
         log_support=np.tile(data.log_support, k),
         log_oppose=np.tile(data.log_oppose, k),
-        support_cell=no_cell,
-        oppose_cell=no_cell,
+        support_cell=_offset_cells(data.support_cell, k, n_cell),
+        oppose_cell=_offset_cells(data.oppose_cell, k, n_cell),
         turnout=np.tile(data.turnout, k),
         turnout_filled=np.tile(data.turnout_filled, k),
         on_cycle=np.tile(data.on_cycle, k),
@@ -296,7 +325,49 @@ def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
         component_race=np.tile(data.component_race, k) + np.repeat(np.arange(k), n_comp) * n_race,
         component_share=np.tile(data.component_share, k),
         component_label=[f"{c}~{j}" for j in range(k) for c in data.component_label],
-        money=empty,
+        money=tile_money_evidence(data.money, k),
+    )
+
+
+def _offset_cells(cell: np.ndarray, k: int, n_cell: int) -> np.ndarray:
+    """Per-candidate money-cell indices of k copies: copy j's cells offset by j * n_cell, -1 (no figure) kept."""
+    tiled = np.tile(cell, k) + np.repeat(np.arange(k), len(cell)) * n_cell
+    return np.where(np.tile(cell, k) < 0, -1, tiled)
+
+
+def tile_money_evidence(ev: MoneyEvidence, k: int) -> MoneyEvidence:
+    """k copies of the IE figures, each covering its own copy's cells: the incidence is block diagonal, stored
+    sparse (at 1000x a dense (figure, cell) matrix would take ~80 GB)."""
+    cells = pd.concat(
+        [ev.cells.assign(race_id=ev.cells.race_id + f"~{j}", candidate_id=ev.cells.candidate_id + f"~{j}")
+         for j in range(k)],
+        ignore_index=True,
+    )  # fmt: skip
+    return MoneyEvidence(
+        cells=cells,
+        incidence=sp.block_diag([sp.csr_array(ev.incidence)] * k, format="csr"),
+        amount_usd=np.tile(ev.amount_usd, k),
+        kind=np.tile(ev.kind, k),
+        source_rows=list(ev.source_rows) * k,
+    )
+
+
+def tile_carryover(cd: CarryoverData, k: int, n_race: int) -> CarryoverData:
+    """The carry-over links of k tiled copies (tile_vote_share): each copy's runoffs built from its own primary,
+    its eliminated candidates aligned with its own finalists, and its own candidates (ids suffixed '~j')."""
+    n_row = len(cd.candidate_idx)
+    names = [f"{cd.candidates[c]}~{j}" for j in range(k) for c in cd.candidate_idx]
+    candidates = sorted(set(names))
+    position = {c: i for i, c in enumerate(candidates)}
+    return CarryoverData(
+        candidates=candidates,
+        candidate_idx=np.array([position[c] for c in names]),
+        runoff=np.tile(cd.runoff, k),
+        primary_row=np.tile(cd.primary_row, k) + np.repeat(np.arange(k), n_row) * n_row,
+        alignment=sp.block_diag([sp.csr_array(cd.alignment)] * k, format="csr"),
+        row_share=np.tile(cd.row_share, k),
+        electorate_change=np.tile(cd.electorate_change, k),
+        electorate_known=np.tile(cd.electorate_known, k),
     )
 
 
@@ -340,12 +411,11 @@ def _finished(run) -> bool:
         return False
 
 
-def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, budget_s: float) -> dict:
-    """Compile and sample with nutpie directly, storing only the main parameters (the per-candidate eta of
+def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, budget_s: float, names) -> dict:
+    """Compile and sample with nutpie directly, storing only the named parameters (the per-candidate eta of
     a 1000x dataset would not fit in memory), and abort sampling once compile + sampling exceed budget_s."""
     import nutpie
 
-    names = main_params([v.name for v in model.free_RVs])
     t0 = time.perf_counter()
     compiled = nutpie.compile_pymc_model(model, backend="numba", var_names=names)
     compile_s = time.perf_counter() - t0
@@ -381,29 +451,166 @@ def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, bu
     return out
 
 
-def bench_growth(inputs: Inputs, multiples, settings: SamplerSettings, seed: int, budget_s: float) -> list[dict]:
-    """Fit every registered model that can run on simulated datasets k times the bundled size (the tiled data
-    carry no money figures, so a latent-money model is left out)."""
-    rng = np.random.default_rng(seed)
+def gated_names(spec, model: pm.Model) -> list[str]:
+    """The variables whose ESS and R-hat gate a real fit of this model (its gated prefixes, as model.fit applies
+    them), excluding none: at 1000x these are all scalars or per-cycle/district vectors."""
+    names = [v.name for v in (*model.free_RVs, *model.deterministics)]
+    return [n for n in names if any(n.startswith(g) for g in spec.gated)]
+
+
+def simulate_carryover(spec, data: VoteShareData, cd: CarryoverData, rng: np.random.Generator):
+    """(data, links) with component shares, IE figures and primary shares drawn from the candidate-aware model at
+    SIM_MAIN (its own simulate, as SBC uses it): true money per cell is the bundled plug-in figure (at least $1k),
+    cycle/district deviations and candidate strengths are drawn with the SIM_MAIN sds."""
+    carryover.remember(data, cd)
+    truth = {name: SIM_MAIN[name] for name in ("beta_support", "beta_oppose", "beta_incumbent", "concentration")}
+    truth |= {n: SIM_MAIN[n] for n in ("sigma_candidate", "beta_primary_share", "beta_consolidation")}
+    truth["beta_turnout_support"] = 0.0
+    for t in data.terms:
+        truth[f"beta_{t.term}"] = _term_value(SIM_MAIN, t.term)
+        for prefix in ("beta_turnout_", "beta_oncycle_", "beta_electorate_"):
+            truth[prefix + t.term] = 0.0
+    for stance in ("support", "oppose"):
+        for factor, n in (("cycle", len(data.cycles)), ("district", len(data.districts))):
+            truth[f"tau_{factor}_{stance}"] = SIM_MAIN["tau"]
+            truth[f"z_{factor}_{stance}"] = rng.normal(size=n)
+    money_k = np.ones(len(data.money.cells))
+    for cell, log_k in ((data.support_cell, data.log_support), (data.oppose_cell, data.log_oppose)):
+        money_k[cell[cell >= 0]] = np.maximum(np.expm1(log_k[cell >= 0]), 1.0)
+    truth["money_k"] = money_k
+    truth["z_candidate"] = rng.normal(size=len(cd.candidates))
+    post = {name: np.asarray(v)[None] for name, v in truth.items()}
+    truth["eta"] = spec.eta_draws(post, data)[0]
+    update = spec.simulate(Inputs(None, None, None, data), truth, rng)
+    if update is None:
+        raise RuntimeError("a simulated share underflowed to 0; try another seed")
+    ev = dataclasses.replace(data.money, amount_usd=np.exp(update["log_reported_money_k"]) * 1000.0)
+    sim = dataclasses.replace(data, component_share=np.exp(update["log_component_share"]), money=ev)
+    return sim, dataclasses.replace(cd, row_share=update.get("row_share", cd.row_share))
+
+
+def growth_inputs(inputs: Inputs, spec, k: int, seed: int) -> Inputs:
+    """Simulated data k times the bundled size for one model: the candidate-aware models draw from their own
+    simulate (with tiled money evidence and carry-over links), the others from the plug-in model at
+    SIM_VOTE_SHARE and the head-to-head model at SIM_HEAD_TO_HEAD."""
+    rng = np.random.default_rng([seed, k])
+    tiled = tile_vote_share(inputs.data, k)
+    h2h = simulate_head_to_head(tile_head_to_head(inputs.h2h, k), SIM_HEAD_TO_HEAD, rng)
+    if isinstance(spec, VoteShareCarryover):
+        links = tile_carryover(carryover_data(inputs.data), k, inputs.data.n_race)
+        data, links = simulate_carryover(spec, tiled, links, rng)
+        carryover.remember(data, links)
+        return Inputs(None, None, h2h, data)
+    return Inputs(None, None, h2h, simulate_vote_share(tiled, SIM_VOTE_SHARE, rng))
+
+
+def sample_jax(model: pm.Model, settings: SamplerSettings, seed: int, names: list[str]) -> dict:
+    """Sample with numpyro or blackjax through PyMC's JAX path, keeping only the named variables. Sampling time is
+    PyMC's clock around the sampler, which includes XLA's compile of the sampler; compile_s is the rest (the
+    PyTensor-to-JAX conversion, initial points and post-processing)."""
+    t0 = time.perf_counter()
+    idata = sample(model, seed, settings, progress=False, var_names=names)
+    total_s = time.perf_counter() - t0
+    sampling_s = float(idata.posterior.attrs["sampling_time"])
+    ess = min_bulk_ess(idata, names)
+    return {
+        "compile_s": round(total_s - sampling_s, 2),
+        "sampling_s": round(sampling_s, 2),
+        "finished": True,
+        "min_bulk_ess": round(ess, 1),
+        "ess_per_s": _rate(ess, sampling_s),
+        "divergences": int(idata.sample_stats["diverging"].sum()),
+        **convergence(idata, names),
+    }
+
+
+def growth_fit(raw_dir: Path, name: str, k: int, settings: SamplerSettings, seed: int, budget_s: float) -> dict:
+    """One growth row, meant to run in its own process (run_isolated): simulate the data, build, compile, sample,
+    and the process's peak resident memory (ru_maxrss: data, compiled model, sampler and draws together)."""
+    spec = models.get(name)
+    require_sampler(settings.sampler)  # also makes the JAX gradients finite (samplers.jax_safe_special_functions)
+    t0 = time.perf_counter()
+    tiled = growth_inputs(load_inputs(raw_dir), spec, k, seed)
+    row = {"model": name, "sampler": settings.sampler, "multiple": k, "rows": spec.n_rows(tiled)}
+    row["data_s"] = round(time.perf_counter() - t0, 2)
+    reason = spec.cannot_run(tiled)
+    if reason:
+        return row | {"finished": False, "skipped": reason}
+    row["parameterisation"] = parameterisation(tiled.data) if isinstance(spec, VoteShareModel) else "no groups"
+    t0 = time.perf_counter()
+    model = spec.build(tiled, DEFAULT_PRIORS)
+    row["build_s"] = round(time.perf_counter() - t0, 2)
+    row["load_1min_at_start"] = _load()[0]
+    names = gated_names(spec, model)
+    row["ess_params"] = len(names)
+    if settings.sampler == "nutpie":
+        row |= sample_with_budget(model, settings, seed + k, budget_s, names)
+        row["device"] = "cpu (nutpie, numba)"
+    else:
+        row |= sample_jax(model, settings, seed + k, names)
+        row["device"] = f"{jax_device()} (jax)"
+    row["wall_s"] = round(row["build_s"] + row["compile_s"] + row["sampling_s"], 2)
+    row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+    return row
+
+
+def _child(conn, fn, args) -> None:
+    """Run fn(*args) in a child process and send its result (or the error, as one line) to the parent."""
+    try:
+        conn.send(fn(*args))
+    except Exception as err:  # the parent records it as a skipped row
+        conn.send({"finished": False, "skipped": f"error: {type(err).__name__}: {str(err)[:300]}"})
+    finally:
+        conn.close()
+
+
+def run_isolated(fn, args: tuple, timeout_s: float) -> dict:
+    """fn(*args) in a fresh (spawned) process, so that each fit's peak memory is its own and a fit over its
+    budget can be stopped; {'finished': False, 'skipped': ...} when it did not report within timeout_s."""
+    ctx = mp.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        got = receive.poll(timeout_s)
+        out = receive.recv() if got else None
+    except EOFError:  # the child died without reporting (e.g. killed for memory)
+        out = None
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    if out is None:
+        reason = f"over the {timeout_s:.0f} s limit" if proc.exitcode == -9 else f"exit code {proc.exitcode}"
+        out = {"finished": False, "skipped": f"no result from the fit process ({reason})"}
+    return out
+
+
+def bench_growth(
+    raw_dir: Path, names, samplers, multiples, settings: SamplerSettings, seed: int, budget_s: float
+) -> list[dict]:
+    """Each named model with each sampler on simulated datasets k times the bundled size, one fit at a time, each
+    in its own process (peak memory per fit); a sampler whose extra is missing is recorded as skipped."""
     rows = []
-    for k in multiples:
-        vs = simulate_vote_share(tile_vote_share(inputs["data"], k), SIM_VOTE_SHARE, rng)
-        h2h = simulate_head_to_head(tile_head_to_head(inputs["h2h"], k), SIM_HEAD_TO_HEAD, rng)
-        tiled = Inputs(None, None, h2h, vs)
-        for _position, spec in models.bayesian():
-            reason = spec.cannot_run(tiled)
-            if reason:
-                print(f"  growth {spec.name} x{k}: skipped ({reason})", file=sys.stderr)
-                continue
-            t0 = time.perf_counter()
-            model = spec.build(tiled, DEFAULT_PRIORS)
-            row = {"model": spec.name, "multiple": k, "rows": spec.n_rows(tiled)}
-            row["build_s"] = round(time.perf_counter() - t0, 2)
-            row["load_1min_at_start"] = _load()[0]
-            row |= sample_with_budget(model, settings, seed + k, budget_s)
-            row["wall_s"] = round(row["build_s"] + row["compile_s"] + row["sampling_s"], 2)
-            print(f"  growth {spec.name} x{k}: {row['wall_s']} s, ESS/s {row.get('ess_per_s', '-')}", file=sys.stderr)
-            rows.append(row)
+    for name in names:
+        for k in multiples:
+            for sampler in samplers:
+                run = dataclasses.replace(settings, sampler=sampler)
+                head = {"model": name, "sampler": sampler, "multiple": k}
+                try:
+                    require_sampler(sampler) if sampler == "nutpie" else _jax_installed(sampler)
+                except UserError as err:
+                    rows.append(head | {"finished": False, "skipped": str(err)})
+                    continue
+                # The child's own budget stops nutpie; the limit here also stops a JAX sampler (it cannot be
+                # aborted from inside) and leaves time for simulating the data and building the model.
+                args = (Path(raw_dir), name, k, run, seed, budget_s)
+                row = head | run_isolated(growth_fit, args, budget_s + GROWTH_SETUP_S)
+                print(f"  growth {name} {sampler} x{k}: {row.get('wall_s', '-')} s, ESS {row.get('min_bulk_ess', '-')},"
+                      f" ESS/s {row.get('ess_per_s', '-')}, {row.get('peak_rss_mb', '-')} MB"
+                      f"{' (' + row['skipped'] + ')' if 'skipped' in row else ''}", file=sys.stderr)  # fmt: skip
+                print(f"  row {json.dumps(row)}", file=sys.stderr)  # kept in the log should a later fit be stopped
+                rows.append(row)
     return rows
 
 
@@ -429,11 +636,29 @@ def bench_parallel(inputs: Inputs, seed: int, workers: int = 2) -> dict:
     return out
 
 
-def run_bench(raw_dir: Path, quick: bool, seed: int = SEED, budget_s: float = GROWTH_BUDGET_S) -> dict:
-    """All benchmark sections as one JSON-able dict (quick: one model, one sampler, 10x, no subprocess fits)."""
+def _jax_installed(sampler: str) -> None:
+    """UserError when a JAX sampler's packages cannot be found, without importing JAX in this process."""
+    from importlib.util import find_spec
+
+    for package in JAX_SAMPLERS[sampler]:
+        if find_spec(package) is None:
+            raise UserError(f"{sampler}: {package} is not installed ({JAX_INSTALL})")
+
+
+def run_bench(
+    raw_dir: Path,
+    quick: bool,
+    seed: int = SEED,
+    budget_s: float = GROWTH_BUDGET_S,
+    only: list[str] | None = None,
+    growth: dict | None = None,
+) -> dict:
+    """The benchmark sections (only: some of SECTIONS; default all) as one JSON-able dict (quick: one model, one
+    sampler, 10x, no subprocess fits of make fit; growth: 'models', 'samplers', 'multiples' to run instead of all)."""
     inputs = load_inputs(raw_dir)
     settings = QUICK if quick else FULL
     growth_settings = QUICK if quick else GROWTH
+    sections = only or list(SECTIONS)
     result: dict = {
         "machine": machine_info(),
         "quick": quick,
@@ -444,32 +669,106 @@ def run_bench(raw_dir: Path, quick: bool, seed: int = SEED, budget_s: float = GR
             "head_to_head_races": int(inputs["h2h"].logit_share_a.notna().sum()),
         },
     }
-    print("samplers", file=sys.stderr)
-    models, samplers = (MODELS[:1], SAMPLERS[:1]) if quick else (MODELS, SAMPLERS)
-    result["samplers"] = bench_samplers(inputs, models, samplers, settings, seed)
-    if not quick:
-        print("make fit, cold and warm", file=sys.stderr)
+    if "samplers" in sections:
+        print("samplers", file=sys.stderr)
+        models, samplers = (MODELS[:1], SAMPLERS[:1]) if quick else (MODELS, SAMPLERS)
+        result["samplers"] = bench_samplers(inputs, models, samplers, settings, seed)
+    if "fit" in sections and not quick:
+        print("make fit: cold, warm, a priors edit (make iterate, make fit)", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="bench-fit-") as work:
             result["fit"] = bench_fit(Path(raw_dir), Path(work))
-    print("growth", file=sys.stderr)
-    result["growth_settings"] = dataclasses.asdict(growth_settings) | {"budget_s": budget_s, "simulated_at": {
-        "vote-share models": SIM_VOTE_SHARE, "head-to-head models": SIM_HEAD_TO_HEAD}}  # fmt: skip
-    result["growth"] = bench_growth(inputs, MULTIPLES[:1] if quick else MULTIPLES, growth_settings, seed, budget_s)
-    if not quick:
+    if "growth" in sections:
+        print("growth", file=sys.stderr)
+        # Quick: the plug-in model with nutpie (a smoke test; the main model at 10x takes minutes to compile and run).
+        names = growth_models()[1:2] if quick else growth_models()
+        samplers = GROWTH_SAMPLERS[:1] if quick else GROWTH_SAMPLERS
+        names, samplers = (growth or {}).get("models") or names, (growth or {}).get("samplers") or samplers
+        result["growth_settings"] = dataclasses.asdict(growth_settings) | {
+            "budget_s": budget_s,
+            "models": list(names),
+            "samplers": list(samplers),
+            "simulated_at": {"candidate-aware models": SIM_MAIN, "other vote-share models": SIM_VOTE_SHARE,
+                             "head-to-head models": SIM_HEAD_TO_HEAD},
+            "centred_min_races": CENTRED_MIN_RACES,
+            "jax_packages": _versions(("jax", "jaxlib", "numpyro", "blackjax")),
+            "peak_rss": "ru_maxrss of the process that simulated, built, compiled and sampled the fit (one per fit)",
+            "jax_timing": "sampling_s includes XLA's compile of the sampler (PyMC times the two together)",
+        }  # fmt: skip
+        multiples = (growth or {}).get("multiples") or (MULTIPLES[:1] if quick else MULTIPLES)
+        result["growth"] = bench_growth(raw_dir, names, samplers, multiples, growth_settings, seed, budget_s)
+    if "parallel" in sections and not quick:
+        print("leave-one-cycle-out at 1 and 2 workers", file=sys.stderr)
         result["parallel"] = bench_parallel(inputs, seed)
     result["machine"]["load_average_at_end"] = _load()
     return result
 
 
+def _versions(packages) -> dict[str, str | None]:
+    """Installed versions of optional packages (None: not installed), read without importing them."""
+    out = {}
+    for p in packages:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def growth_models() -> tuple[str, ...]:
+    """The models of the growth curve: the main model first, then the vote-share models with plug-in money (the
+    growth curve before the main model could run at scale)."""
+    plug_in = [
+        m.name
+        for _position, m in models.bayesian()
+        if isinstance(m, VoteShareModel) and type(m).log_money is VoteShareModel.log_money
+    ]
+    return (models.main_name(), *plug_in)
+
+
+def merge_sections(previous: dict, result: dict, sections: list[str]) -> dict:
+    """previous (an earlier bench/results.json) with the given sections replaced by result's; the machine
+    record of each section says when and where that section was measured."""
+    by_section = previous.get("machine_by_section") or {s: previous["machine"] for s in SECTIONS if s in previous}
+    merged = {k: v for k, v in previous.items() if k not in ("machine_by_section",)}
+    for section in sections:
+        for key in SECTION_KEYS[section]:
+            merged.pop(key, None)
+            if key in result:
+                merged[key] = result[key]
+        by_section[section] = result["machine"]
+    if "growth" in sections:
+        # Growth rows are refreshed per (model, sampler, multiple): rows of other models or samplers stay.
+        fresh = {_growth_key(r) for r in result["growth"]}
+        merged["growth"] = [r for r in previous.get("growth", []) if _growth_key(r) not in fresh] + result["growth"]
+    merged |= {k: result[k] for k in ("machine", "quick", "seed", "data")}
+    merged["machine_by_section"] = by_section
+    return merged
+
+
+def _growth_key(row: dict) -> tuple:
+    """Which fit a growth row measures."""
+    return row["model"], row.get("sampler", "nutpie"), row["multiple"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m model.bench --raw DIR --out FILE [--quick]`: run the benchmark and write JSON."""
+    """`python -m model.bench --raw DIR --out FILE [--quick] [--only SECTION ...]`: run the benchmark, write JSON."""
     parser = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__)
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
     parser.add_argument("--quick", action="store_true", help="one model, one sampler, 1 chain x 50 draws, 10x only")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--budget", type=float, default=GROWTH_BUDGET_S, help="seconds per growth fit")
+    parser.add_argument(
+        "--only", nargs="+", choices=SECTIONS, help="run these sections and merge them into an existing --out"
+    )
+    parser.add_argument("--growth-models", nargs="+", metavar="M", help="growth: these models (default: main, plugin)")
+    parser.add_argument("--growth-samplers", nargs="+", choices=GROWTH_SAMPLERS, help="growth: these samplers")
+    parser.add_argument("--growth-multiples", nargs="+", type=int, metavar="K", help="growth: these multiples")
     args = parser.parse_args(argv)
-    result = run_bench(args.raw, args.quick, args.seed)
+    growth = {"models": args.growth_models, "samplers": args.growth_samplers, "multiples": args.growth_multiples}
+    result = run_bench(args.raw, args.quick, args.seed, args.budget, args.only, growth)
+    if args.only and args.out.exists():
+        result = merge_sections(json.loads(args.out.read_text()), result, args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from model.errors import UserError
 from model.parallel import add_arguments
+from model.samplers import SAMPLERS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--seed", type=int, default=20260305)
     f.add_argument("--runs", type=Path, default=Path("runs"))
     f.add_argument("--figures", type=Path, default=Path("figures"))
-    f.add_argument("--sampler", choices=["nutpie", "pymc"], default="nutpie")
+    f.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="nutpie",
+        help="numpyro and blackjax run through PyMC's JAX path and need the extra: pip install -e '.[jax]'",
+    )
     f.add_argument("--draws", type=int, help="posterior draws per chain (default: fit.SamplerSettings)")
     f.add_argument("--tune", type=int, default=1000)
     f.add_argument("--chains", type=int, default=4)
@@ -77,7 +83,9 @@ def _fit(args: argparse.Namespace) -> int:
     """Run `fit`; copy the run's figures to the stable figures/ folder."""
     from model.atomic import write_bytes
     from model.fit import SamplerSettings, run_fit
+    from model.samplers import require_sampler
 
+    require_sampler(args.sampler)  # before anything is written: a missing JAX extra stops here
     if not sys.stderr.isatty():
         # On a terminal PyMC's progress and variable lists help; in CI and logs they bury the result lines.
         logging.getLogger("pymc").setLevel(logging.WARNING)

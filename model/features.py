@@ -27,7 +27,7 @@ class MoneyEvidence:
     figure says the cells' total is about (approx), exactly (exact) or at least (lower) amount_usd."""
 
     cells: pd.DataFrame  # race_id, candidate_id, stance (support | oppose)
-    incidence: np.ndarray  # (evidence, cell) 0/1
+    incidence: np.ndarray  # (evidence, cell) 0/1; scipy sparse in the benchmark's tiled datasets
     amount_usd: np.ndarray  # (evidence,)
     kind: np.ndarray  # (evidence,) strings from EVIDENCE_KINDS
     source_rows: list[str]  # spending.csv lines behind each evidence row, for tracing

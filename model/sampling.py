@@ -1,4 +1,5 @@
-"""NUTS settings and seeded sampling (nutpie or PyMC), including one compiled model run on many datasets."""
+"""NUTS settings and seeded sampling (nutpie, PyMC, or numpyro / blackjax through PyMC's JAX path), including one
+compiled model run on many datasets."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ import numpy as np
 import pymc as pm
 
 from model import parallel
+from model.samplers import JAX_SAMPLERS, SAMPLERS, jax_device, require_sampler
+
+__all__ = [
+    "JAX_SAMPLERS", "SAMPLERS", "SamplerSettings", "jax_device", "require_sampler", "sample", "sample_each",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
     """NUTS settings recorded in every manifest."""
 
-    sampler: str = "nutpie"  # "pymc" for PyMC's own NUTS
+    sampler: str = "nutpie"  # "pymc" for PyMC's own NUTS, "numpyro" or "blackjax" for PyMC's JAX path
     chains: int = 4
     # 2000, not 1000: with 1000 the hierarchical sds (tau_district_support) had bulk ESS ~750 and R-hat 1.008-1.0098
     # over seeds, so the 1.01 gate failed or passed by chance; 2000 gives ESS ~1700 and R-hat ~1.005 (seed 1).
@@ -44,11 +50,13 @@ def secondary_settings(settings: SamplerSettings) -> SamplerSettings:
     )
 
 
-def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool):
-    """Posterior draws (InferenceData) from nutpie or PyMC's NUTS, seeded.
+def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool, var_names=None):
+    """Posterior draws (InferenceData) from nutpie, PyMC's NUTS or a JAX sampler, seeded (var_names: keep only
+    these variables; None keeps all).
 
     nutpie samples a compiled model taken from this process's compile cache (compiled_nutpie), with the same
     seed, options and InferenceData fix-ups as pm.sample(nuts_sampler="nutpie") would use."""
+    require_sampler(settings.sampler)
     if settings.sampler != "nutpie":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyMC chatter about unused options
@@ -64,12 +72,13 @@ def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool
                 target_accept=settings.target_accept,
                 progressbar=progress,
                 compute_convergence_checks=False,
+                var_names=var_names,
             )
     import nutpie
     from pymc.backends.arviz import patch_nutpie_idata
     from pymc.util import get_random_generator
 
-    compiled = compiled_nutpie(model)
+    compiled = compiled_nutpie(model, var_names)
     t0 = time.time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -101,9 +110,10 @@ def sample_each(
 
     nutpie compiles the model once (or takes it from this process's compile cache) and swaps the data
     (compiling takes 10-30 s, sampling these models ~0.3 s, so refitting for each fold or simulation was almost
-    all compilation); PyMC's NUTS sets the data and samples each time. With workers > 1 (or a Dask scheduler) the
-    updates are cut into one chunk per worker (model.parallel) and each worker compiles once for its chunk (or
-    reuses its own cache); each update keeps its own seed, so the draws are the same as in one process."""
+    all compilation); PyMC's NUTS sets the data and samples each time (a JAX sampler recompiles each time). With
+    workers > 1 (or a Dask scheduler) the updates are cut into one chunk per worker (model.parallel) and each
+    worker compiles once for its chunk (or reuses its own cache); each update keeps its own seed, so the draws
+    are the same as in one process."""
     if parallel.serial(workers, scheduler):
         return _sample_chunk_lazily(model, updates, seeds, settings)
     jobs = list(zip(updates, seeds, strict=True))
@@ -148,19 +158,20 @@ _COMPILED: dict[str, tuple[object, dict[str, object]]] = {}
 COMPILE_CACHE_SIZE = 16  # a run has at most a few models; tests that fit many datasets evict the oldest
 
 
-def compiled_nutpie(model: pm.Model):
-    """nutpie's compiled model of a PyMC model, compiled once per graph and given this model's data values.
+def compiled_nutpie(model: pm.Model, var_names=None):
+    """nutpie's compiled model of a PyMC model (storing var_names, or every variable), compiled once per graph and
+    given this model's data values.
 
     On a cache hit the new values go into the compiled log density (with_data) and into the pm.Data of the
     model first compiled, which nutpie's initial-point function reads (a prior's mean is its starting point):
     so a cached model samples exactly as a freshly compiled one, whatever was compiled before it."""
     import nutpie
 
-    key = graph_key(model)
+    key = graph_key(model) + repr(None if var_names is None else sorted(var_names))  # the variables nutpie stores
     if key not in _COMPILED:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            compiled = nutpie.compile_pymc_model(model, backend="numba")
+            compiled = nutpie.compile_pymc_model(model, backend="numba", var_names=var_names)
         if len(_COMPILED) >= COMPILE_CACHE_SIZE:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = (compiled, {v.name: v for v in model.data_vars})

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import scipy.sparse as sp
 
 from model.features import VoteShareData
 from model.points import Effect
 from model.priors import Prior
 
-__all__ = ["BayesModel", "Effect", "Inputs", "draws", "load_inputs", "posterior_draws", "prior_rv"]
+__all__ = ["BayesModel", "Effect", "Inputs", "draws", "load_inputs", "posterior_draws", "prior_rv", "sparse_matvec"]
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,11 @@ class BayesModel:
     def prior_check(self, inputs: Inputs, priors: dict[str, Prior], seed: int):
         """Inputs of the prior predictive figure, or None when the model has none."""
         return None
+
+
+def sparse_matvec(matrix: sp.sparray | sp.spmatrix, vec: pt.TensorVariable) -> pt.TensorVariable:
+    """matrix @ vec in PyTensor for a scipy sparse constant: each non-zero's product scattered into its row (a
+    tiled 1000x dataset's (evidence, cell) or (row, row) matrices would not fit in memory dense)."""
+    coo = sp.coo_array(matrix)
+    products = pt.as_tensor(coo.data.astype(float)) * vec[coo.col]
+    return pt.inc_subtensor(pt.zeros(coo.shape[0])[coo.row], products)

@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import scipy.sparse as sp
 from scipy.special import expit
 
 from model.features import VoteShareData
-from model.models.base import Inputs, posterior_draws, prior_rv
+from model.models.base import Inputs, posterior_draws, prior_rv, sparse_matvec
 from model.models.dirichlet import component_predictive
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
@@ -70,7 +71,9 @@ class CarryoverData:
     candidate_idx: np.ndarray  # (row,)
     runoff: np.ndarray  # (row,) 1.0 for a runoff row built from its primary
     primary_row: np.ndarray  # (row,) the same candidate's row in the linked primary; its own index otherwise
-    alignment: np.ndarray  # (row, row) 1 where column j is an eliminated primary candidate aligned with finalist i
+    alignment: (
+        np.ndarray
+    )  # (row, row; scipy sparse when tiled) 1 where column j is an eliminated primary candidate aligned with finalist i
     row_share: np.ndarray  # (row,) observed share of each row (unknown shares: their lump split evenly)
     electorate_change: np.ndarray  # (race,) change in log votes cast from the primary (0 for primaries)
     electorate_known: np.ndarray  # (race,) True where both counts are known
@@ -182,6 +185,17 @@ def _electorate_change(data: VoteShareData, linked: dict[str, str]) -> tuple[np.
     return change, known
 
 
+def _aligned_share(alignment, row_share: pt.TensorVariable) -> pt.TensorVariable:
+    """alignment @ row_share: dense as it always was, sparse (a tiled benchmark dataset) as a scatter-add."""
+    return sparse_matvec(alignment, row_share) if sp.issparse(alignment) else pt.dot(alignment, row_share)
+
+
+def remember(data: VoteShareData, cd: CarryoverData) -> None:
+    """Use these links for these data from now on (the benchmark's tiled datasets: their links are the bundled
+    data's, tiled, since primary_of_race would link every copy's runoff to one copy's primary)."""
+    _LAST[:] = [(data, cd)]
+
+
 def electorate_terms(data: VoteShareData) -> list[int]:
     """Indices of the endorsement terms whose effect may change with the electorate (turnout interactions)."""
     return [k for k, t in enumerate(data.terms) if t.turnout_interactions]
@@ -231,7 +245,7 @@ class VoteShareCarryover(VoteShareLatent):
             b["beta_primary_share"] * pt.log(row_share[cd.primary_row])
             + x
             - x[cd.primary_row]
-            + b["beta_consolidation"] * pt.dot(cd.alignment, row_share) / CONSOLIDATION_STEP
+            + b["beta_consolidation"] * _aligned_share(cd.alignment, row_share) / CONSOLIDATION_STEP
         )
         for k, beta in b_elect.items():
             carried = carried + beta * data.endorsement[:, k] * cd.electorate_change[data.race_idx]

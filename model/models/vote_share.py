@@ -28,7 +28,51 @@ from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
+# Cycle and district deviations of a money slope (support or oppose) are centred (deviation ~ N(0, tau)) when every
+# group of the factor has at least this many race-rounds with money of that stance, else non-centred (z ~ N(0, 1),
+# deviation = tau z). With few such races a group's deviation is pinned by the prior as much as by its data, and
+# the centred form has a funnel between tau and the deviations (divergences, low ESS of tau); with many, each
+# deviation is pinned by its own races to a posterior sd well under tau, and the non-centred form is the one whose
+# tau and z trade off (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). Races without money of the
+# stance are not counted: they say nothing about its slope (counting every race-round centred the rare oppose
+# slope's districts at 10x the LAUSD rows, and tau_district_oppose fell to bulk ESS 65 in 1000 draws). 20: about
+# where a group's data outweigh the tau priors (half-normal sd 0.1-0.2) for a slope on log money with the LAUSD
+# spread; the bundled data have at most 7 race-rounds per cycle and 11 per district, so they stay non-centred
+# (their fit is unchanged).
+CENTRED_MIN_RACES = 20
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
+
+
+def races_per_group(data: VoteShareData, stance: str | None = None) -> dict[str, np.ndarray]:
+    """Race-rounds in each cycle and in each district (the groups of the partially pooled money slopes); with a
+    stance, only those where a candidate has money of that stance (the races that say anything about its slope)."""
+    first_row = np.unique(data.race_idx, return_index=True)[1]  # (race,) a row of each race
+    keep = np.ones(data.n_race, dtype=bool)
+    if stance is not None:
+        log_money, cell = (
+            (data.log_support, data.support_cell) if stance == "support" else (data.log_oppose, data.oppose_cell)
+        )
+        keep = np.zeros(data.n_race, dtype=bool)
+        keep[data.race_idx[(log_money > 0) | (cell >= 0)]] = True
+    return {
+        "cycle": np.bincount(data.cycle_idx[first_row][keep], minlength=len(data.cycles)),
+        "district": np.bincount(data.district_idx[first_row][keep], minlength=len(data.districts)),
+    }
+
+
+def centred_factors(data: VoteShareData, stance: str) -> dict[str, bool]:
+    """Per factor (cycle, district) of one money slope: centre its deviations when every group has
+    CENTRED_MIN_RACES or more race-rounds with money of that stance, else keep them non-centred."""
+    return {factor: bool(n.min() >= CENTRED_MIN_RACES) for factor, n in races_per_group(data, stance).items()}
+
+
+def parameterisation(data: VoteShareData) -> str:
+    """Which slope deviations are centred, as the growth rows record it."""
+    return "; ".join(
+        f"{stance}: "
+        + ", ".join(f"{f} {'centred' if c else 'non-centred'}" for f, c in centred_factors(data, stance).items())
+        for stance in ("support", "oppose")
+    )
 
 
 class VoteShareModel(BayesModel):
@@ -100,6 +144,27 @@ class VoteShareModel(BayesModel):
             pm.Potential("vote_share_loglik", (race_weight * loglik).sum())
         return model
 
+    def group_slope(self, stance: str, mean, tau_c, tau_d, data: VoteShareData) -> pt.TensorVariable:
+        """A money slope per candidate row: mean + cycle deviation + district deviation, each factor non-centred
+        (z ~ N(0, 1) times tau) or centred (the deviation ~ N(0, tau)) as centred_factors says; z_cycle_<stance>
+        and z_district_<stance> exist either way (as deterministics when centred), so the numpy twin is the same."""
+        centred = centred_factors(data, stance)
+        z_c = None if centred["cycle"] else pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
+        z_d = None if centred["district"] else pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
+        if centred["cycle"]:
+            beta_cycle = pm.Normal(f"beta_{stance}_cycle", mean, tau_c, dims="cycle")
+            pm.Deterministic(f"z_cycle_{stance}", (beta_cycle - mean) / tau_c, dims="cycle")
+            cycle_term = beta_cycle[data.cycle_idx]
+        else:
+            pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
+            cycle_term = mean + tau_c * z_c[data.cycle_idx]
+        if centred["district"]:
+            dev_d = pm.Normal(f"dev_district_{stance}", 0, tau_d, dims="district")
+            pm.Deterministic(f"z_district_{stance}", dev_d / tau_d, dims="district")
+            return cycle_term + dev_d[data.district_idx]
+        # Non-centred in both factors: the same graph (and so the same draws) as before the rule existed.
+        return cycle_term + tau_d * z_d[data.district_idx]
+
     def log_money(self, data: VoteShareData, priors: dict[str, Prior], plug_in: bool = False):
         """log(1 + $k) support and oppose IE per candidate inside the model: here the plug-in totals."""
         return data.log_support, data.log_oppose
@@ -122,10 +187,7 @@ class VoteShareModel(BayesModel):
             mean = prior_rv(f"beta_{stance}", priors)
             tau_c = prior_rv(f"tau_cycle_{stance}", _alias(priors, "tau_cycle"))
             tau_d = prior_rv(f"tau_district_{stance}", _alias(priors, "tau_district"))
-            z_c = pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
-            z_d = pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
-            pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
-            slopes[stance] = mean + tau_c * z_c[data.cycle_idx] + tau_d * z_d[data.district_idx]
+            slopes[stance] = self.group_slope(stance, mean, tau_c, tau_d, data)
         log_support, log_oppose = self.log_money(data, priors, plug_in)
         tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
         on_cycle = data.on_cycle[data.race_idx]

@@ -1,0 +1,197 @@
+"""Scale on existing engines: JAX samplers as an optional extra, the centred/non-centred rule, tiled money evidence
+and carry-over links, and bench sections merged into an existing results file."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import pytest
+import scipy.sparse as sp
+
+from model import bench, models, samplers
+from model.bench import load_inputs, merge_sections, tile_carryover, tile_money_evidence, tile_vote_share
+from model.cli import main as cli_main
+from model.errors import UserError
+from model.models.base import Inputs, sparse_matvec
+from model.models.carryover import carryover_data
+from model.models.vote_share import CENTRED_MIN_RACES, centred_factors, parameterisation, races_per_group
+from model.priors import DEFAULT_PRIORS
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return load_inputs(RAW)
+
+
+@pytest.fixture
+def no_jax(monkeypatch):
+    """Imports of jax, numpyro and blackjax fail, as in the default install."""
+    real = importlib.import_module
+
+    def fake(name, *args, **kwargs):
+        if name.split(".")[0] in ("jax", "numpyro", "blackjax"):
+            raise ImportError(f"No module named '{name}'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(samplers.importlib, "import_module", fake)
+
+
+@pytest.mark.parametrize("sampler", ["numpyro", "blackjax"])
+def test_a_jax_sampler_without_the_extra_is_a_one_line_error_naming_the_install(no_jax, sampler):
+    with pytest.raises(UserError, match=r"pip install -e '\.\[jax\]'") as err:
+        samplers.require_sampler(sampler)
+    assert "\n" not in str(err.value) and sampler in str(err.value)
+    samplers.require_sampler("nutpie")  # the default samplers need no extra
+
+
+def test_fit_with_a_missing_jax_extra_exits_non_zero_and_writes_nothing(no_jax, tmp_path, capsys):
+    runs, figures = tmp_path / "runs", tmp_path / "figures"
+    args = ["fit", "--raw", str(RAW), "--runs", str(runs), "--figures", str(figures), "--sampler", "numpyro"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install -e '.[jax]'" in err[0]
+    assert not runs.exists() and not figures.exists()
+
+
+def test_bundled_data_stay_non_centred_and_dense_tiles_switch_where_money_informs_the_slope(inputs):
+    data = inputs.data
+    counts = races_per_group(data)
+    assert counts["cycle"].sum() == counts["district"].sum() == data.n_race
+    assert max(counts["cycle"].max(), counts["district"].max()) < CENTRED_MIN_RACES  # so the rule keeps today's fit
+    for stance in ("support", "oppose"):
+        assert centred_factors(data, stance) == {"cycle": False, "district": False}
+        with_money = races_per_group(data, stance)
+        assert (with_money["district"] <= counts["district"]).all()
+    # 10 copies: every district has >= 40 race-rounds with support IE, but some cycles have none, and oppose IE is
+    # too rare anywhere (a district without any stays non-centred however many races it has).
+    tiled = tile_vote_share(data, 10)
+    assert centred_factors(tiled, "support") == {"cycle": False, "district": True}
+    assert centred_factors(tiled, "oppose") == {"cycle": False, "district": False}
+    assert parameterisation(tiled).startswith("support: cycle non-centred, district centred; oppose: cycle non")
+
+
+def test_bundled_model_keeps_its_non_centred_variables(inputs):
+    model = models.get("vote_share_plugin").build(inputs, DEFAULT_PRIORS)
+    free = {v.name for v in model.free_RVs}
+    assert {"z_cycle_support", "z_district_oppose"} <= free
+    assert "beta_support_cycle" in {v.name for v in model.deterministics}
+
+
+def test_centred_model_matches_its_numpy_twin_draw_by_draw(inputs):
+    """Centred, the deviations are free and z_* deterministic; eta_draws (which reads z_* and tau_*) must still
+    equal the PyMC eta."""
+    spec = models.get("vote_share_plugin")
+    dense = Inputs(None, None, inputs.h2h, tile_vote_share(inputs.data, CENTRED_MIN_RACES))
+    model = spec.build(dense, DEFAULT_PRIORS)
+    free = {v.name for v in model.free_RVs}
+    assert "dev_district_support" in free and "z_district_support" not in free  # centred
+    assert {"z_cycle_support", "z_district_oppose"} <= free  # non-centred
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the likelihood Potential: irrelevant to prior draws of eta
+        prior = pm.sample_prior_predictive(draws=5, model=model, random_seed=3).prior
+    post = {v: prior[v].to_numpy()[0] for v in prior.data_vars}
+    np.testing.assert_allclose(spec.eta_draws(post, dense.data), post["eta"], rtol=1e-9, atol=1e-9)
+
+
+def test_tiled_money_evidence_keeps_each_copy_on_its_own_cells(inputs):
+    data, k = inputs.data, 3
+    ev, tiled = data.money, tile_money_evidence(data.money, k)
+    n_fig, n_cell = ev.incidence.shape
+    assert sp.issparse(tiled.incidence) and tiled.incidence.shape == (k * n_fig, k * n_cell)
+    dense = tiled.incidence.toarray()
+    for j in range(k):
+        block = dense[j * n_fig : (j + 1) * n_fig]
+        np.testing.assert_array_equal(block[:, j * n_cell : (j + 1) * n_cell], ev.incidence)
+        assert block.sum() == ev.incidence.sum()  # nothing outside its own copy
+    assert (tiled.cells.race_id.iloc[n_cell : 2 * n_cell].str.endswith("~1")).all()
+    np.testing.assert_array_equal(tiled.amount_usd[n_fig : 2 * n_fig], ev.amount_usd)
+    # Each candidate row points at its own copy's cell of the same candidate and stance.
+    vs = tile_vote_share(data, k)
+    rows = np.flatnonzero(vs.support_cell >= 0)
+    cells = vs.money.cells.iloc[vs.support_cell[rows]]
+    np.testing.assert_array_equal(cells.race_id.to_numpy(), vs.frame.race_id.iloc[rows].to_numpy())
+    np.testing.assert_array_equal(cells.candidate_id.to_numpy(), vs.frame.candidate_id.iloc[rows].to_numpy())
+    assert (cells.stance == "support").all()
+    np.testing.assert_array_equal(vs.oppose_cell[: len(data.frame)], data.oppose_cell)
+
+
+def test_sparse_incidence_gives_the_dense_totals(inputs):
+    ev = inputs.data.money
+    money = np.random.default_rng(0).lognormal(size=ev.incidence.shape[1])
+    got = sparse_matvec(sp.csr_array(ev.incidence), pt.as_tensor(money)).eval()
+    np.testing.assert_allclose(got, ev.incidence @ money, rtol=1e-12)
+
+
+def test_tiled_carryover_links_stay_within_each_copy(inputs):
+    data, k = inputs.data, 3
+    cd, n = carryover_data(data), len(data.frame)
+    tiled = tile_carryover(cd, k, data.n_race)
+    vs = tile_vote_share(data, k)
+    assert tiled.candidates == sorted(vs.frame.candidate_id.unique())
+    np.testing.assert_array_equal(np.array(tiled.candidates)[tiled.candidate_idx], vs.frame.candidate_id.to_numpy())
+    copy = np.arange(k * n) // n
+    np.testing.assert_array_equal(tiled.primary_row // n, copy)  # a runoff's primary is in its own copy
+    np.testing.assert_array_equal(tiled.primary_row[n : 2 * n] - n, cd.primary_row)
+    np.testing.assert_array_equal(tiled.runoff[2 * n :], cd.runoff)
+    rows, cols = tiled.alignment.nonzero()
+    assert len(rows) == k * np.count_nonzero(cd.alignment) and (rows // n == cols // n).all()
+
+
+def test_only_growth_replaces_its_rows_and_keeps_other_sections():
+    old = {
+        "machine": {"date_utc": "old"}, "quick": False, "seed": 1, "data": {},
+        "samplers": [{"model": "m"}], "fit": {"cold": 1},
+        "growth": [{"model": "a", "sampler": "nutpie", "multiple": 10, "wall_s": 1},
+                   {"model": "b", "sampler": "nutpie", "multiple": 10, "wall_s": 2}],
+        "growth_settings": {"draws": 1},
+    }  # fmt: skip
+    new = {
+        "machine": {"date_utc": "new"}, "quick": False, "seed": 1, "data": {},
+        "growth": [{"model": "a", "sampler": "nutpie", "multiple": 10, "wall_s": 9},
+                   {"model": "a", "sampler": "numpyro", "multiple": 10, "wall_s": 8}],
+        "growth_settings": {"draws": 500},
+    }  # fmt: skip
+    merged = merge_sections(old, new, ["growth"])
+    assert merged["samplers"] == old["samplers"] and merged["fit"] == old["fit"]
+    assert merged["growth_settings"] == {"draws": 500}
+    walls = {(r["model"], r["sampler"]): r["wall_s"] for r in merged["growth"]}
+    assert walls == {("a", "nutpie"): 9, ("a", "numpyro"): 8, ("b", "nutpie"): 2}
+    assert merged["machine_by_section"]["growth"]["date_utc"] == "new"
+    assert merged["machine_by_section"]["samplers"]["date_utc"] == "old"
+
+
+def test_bench_only_merges_into_an_existing_results_file(tmp_path, monkeypatch):
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"machine": {}, "quick": False, "seed": 1, "data": {}, "samplers": [{"x": 1}]}))
+    seen = {}
+
+    def fake_run_bench(raw, quick, seed, budget, only, growth):
+        seen["only"] = only
+        return {"machine": {"date_utc": "now"}, "quick": quick, "seed": seed, "data": {}, "growth": [],
+                "growth_settings": {}}  # fmt: skip
+
+    monkeypatch.setattr(bench, "run_bench", fake_run_bench)
+    assert bench.main(["--raw", str(RAW), "--out", str(out), "--only", "growth"]) == 0
+    result = json.loads(out.read_text())
+    assert seen["only"] == ["growth"] and result["samplers"] == [{"x": 1}] and result["growth"] == []
+
+
+def test_numpyro_smoke_fit_of_the_main_model(inputs):
+    pytest.importorskip("numpyro")
+    from model.sampling import SamplerSettings, sample
+
+    spec = models.get(models.main_name())
+    settings = SamplerSettings(sampler="numpyro", chains=2, draws=100, tune=200)
+    idata = sample(spec.build(inputs, DEFAULT_PRIORS), 5, settings, progress=False, var_names=["beta_support"])
+    assert idata.posterior["beta_support"].shape == (2, 100)
+    assert np.isfinite(idata.posterior["beta_support"]).all()
+    # Finite gradients (samplers.jax_safe_special_functions): without them every draw diverges.
+    assert idata.sample_stats["diverging"].mean() < 0.2
