@@ -178,7 +178,8 @@ def compiled_nutpie(model: pm.Model, var_names=None):
     compiled, first_data = _COMPILED[key]
     values = {v.name: v.get_value() for v in model.data_vars}
     for name, value in values.items():
-        first_data[name].set_value(value)
+        if name in first_data:  # a pm.Data outside the graph is not in the key, and may be new to it
+            first_data[name].set_value(value)
     names = {var.name for var in compiled.shared_var_keys}
     return compiled.with_data(**{k: v for k, v in values.items() if k in names})
 
