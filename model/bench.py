@@ -597,6 +597,7 @@ def bench_growth(
             for sampler in samplers:
                 run = dataclasses.replace(settings, sampler=sampler)
                 head = {"model": name, "sampler": sampler, "multiple": k}
+                head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws}  # rows of runs are merged
                 try:
                     require_sampler(sampler) if sampler == "nutpie" else _jax_installed(sampler)
                 except UserError as err:
@@ -654,7 +655,8 @@ def run_bench(
     growth: dict | None = None,
 ) -> dict:
     """The benchmark sections (only: some of SECTIONS; default all) as one JSON-able dict (quick: one model, one
-    sampler, 10x, no subprocess fits of make fit; growth: 'models', 'samplers', 'multiples' to run instead of all)."""
+    sampler, 10x, no subprocess fits of make fit; growth: 'models', 'samplers', 'multiples' to run instead of all,
+    'draws' and 'tune' per chain instead of GROWTH's)."""
     inputs = load_inputs(raw_dir)
     settings = QUICK if quick else FULL
     growth_settings = QUICK if quick else GROWTH
@@ -683,6 +685,8 @@ def run_bench(
         names = growth_models()[1:2] if quick else growth_models()
         samplers = GROWTH_SAMPLERS[:1] if quick else GROWTH_SAMPLERS
         names, samplers = (growth or {}).get("models") or names, (growth or {}).get("samplers") or samplers
+        lengths = {k: (growth or {}).get(k) for k in ("draws", "tune")}
+        growth_settings = dataclasses.replace(growth_settings, **{k: v for k, v in lengths.items() if v})
         result["growth_settings"] = dataclasses.asdict(growth_settings) | {
             "budget_s": budget_s,
             "models": list(names),
@@ -764,8 +768,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth-models", nargs="+", metavar="M", help="growth: these models (default: main, plugin)")
     parser.add_argument("--growth-samplers", nargs="+", choices=GROWTH_SAMPLERS, help="growth: these samplers")
     parser.add_argument("--growth-multiples", nargs="+", type=int, metavar="K", help="growth: these multiples")
+    parser.add_argument("--growth-draws", type=int, metavar="N", help=f"growth: draws per chain ({GROWTH.draws})")
+    parser.add_argument("--growth-tune", type=int, metavar="N", help=f"growth: warmup per chain ({GROWTH.tune})")
     args = parser.parse_args(argv)
     growth = {"models": args.growth_models, "samplers": args.growth_samplers, "multiples": args.growth_multiples}
+    growth |= {"draws": args.growth_draws, "tune": args.growth_tune}
     result = run_bench(args.raw, args.quick, args.seed, args.budget, args.only, growth)
     if args.only and args.out.exists():
         result = merge_sections(json.loads(args.out.read_text()), result, args.only)

@@ -20,7 +20,7 @@ from model.cli import main as cli_main
 from model.errors import UserError
 from model.models.base import Inputs, sparse_matvec
 from model.models.carryover import carryover_data
-from model.models.vote_share import CENTRED_MIN_RACES, centred_factors, parameterisation, races_per_group
+from model.models.vote_share import CENTRED_MIN_RACES, centred_groups, parameterisation, races_per_group
 from model.priors import DEFAULT_PRIORS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -67,15 +67,23 @@ def test_bundled_data_stay_non_centred_and_dense_tiles_switch_where_money_inform
     assert counts["cycle"].sum() == counts["district"].sum() == data.n_race
     assert max(counts["cycle"].max(), counts["district"].max()) < CENTRED_MIN_RACES  # so the rule keeps today's fit
     for stance in ("support", "oppose"):
-        assert centred_factors(data, stance) == {"cycle": False, "district": False}
+        assert not any(rich.any() for rich in centred_groups(data, stance).values())
         with_money = races_per_group(data, stance)
         assert (with_money["district"] <= counts["district"]).all()
-    # 10 copies: every district has >= 40 race-rounds with support IE, but some cycles have none, and oppose IE is
-    # too rare anywhere (a district without any stays non-centred however many races it has).
-    tiled = tile_vote_share(data, 10)
-    assert centred_factors(tiled, "support") == {"cycle": False, "district": True}
-    assert centred_factors(tiled, "oppose") == {"cycle": False, "district": False}
-    assert parameterisation(tiled).startswith("support: cycle non-centred, district centred; oppose: cycle non")
+    # As many copies as the threshold: a group is centred where the bundled data have one race-round with money of
+    # that stance, so every district of the support slope is; 2026 has no support IE, so one cycle is not, whatever
+    # the size; oppose IE is absent from some cycles and districts.
+    tiled = tile_vote_share(data, CENTRED_MIN_RACES)
+    support, oppose = centred_groups(tiled, "support"), centred_groups(tiled, "oppose")
+    assert support["district"].all()
+    np.testing.assert_array_equal(support["cycle"], races_per_group(data, "support")["cycle"] > 0)
+    assert not support["cycle"][data.cycles.index(2026)]
+    assert 0 < oppose["district"].sum() < len(oppose["district"])
+    assert parameterisation(tiled).startswith("support: cycle 13/14 centred, district centred; oppose: cycle 7/14")
+    # A tenth of that: the threshold is not met anywhere but in the support slope's busiest district.
+    assert parameterisation(tile_vote_share(data, CENTRED_MIN_RACES // 10)).startswith(
+        "support: cycle non-centred, district 1/7 centred; oppose: cycle non-centred, district non-centred"
+    )
 
 
 def test_bundled_model_keeps_its_non_centred_variables(inputs):
@@ -87,13 +95,14 @@ def test_bundled_model_keeps_its_non_centred_variables(inputs):
 
 def test_centred_model_matches_its_numpy_twin_draw_by_draw(inputs):
     """Centred, the deviations are free and z_* deterministic; eta_draws (which reads z_* and tau_*) must still
-    equal the PyMC eta."""
+    equal the PyMC eta, also where a factor mixes centred and non-centred groups."""
     spec = models.get("vote_share_plugin")
     dense = Inputs(None, None, inputs.h2h, tile_vote_share(inputs.data, CENTRED_MIN_RACES))
     model = spec.build(dense, DEFAULT_PRIORS)
     free = {v.name for v in model.free_RVs}
     assert "dev_district_support" in free and "z_district_support" not in free  # centred
-    assert {"z_cycle_support", "z_district_oppose"} <= free  # non-centred
+    assert {"beta_support_cycle_centred", "z_cycle_support_non_centred"} <= free  # mixed: 2026 has no support IE
+    assert {"dev_district_oppose_centred", "z_district_oppose_non_centred"} <= free  # mixed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the likelihood Potential: irrelevant to prior draws of eta
         prior = pm.sample_prior_predictive(draws=5, model=model, random_seed=3).prior

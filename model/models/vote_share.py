@@ -28,18 +28,19 @@ from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
-# Cycle and district deviations of a money slope (support or oppose) are centred (deviation ~ N(0, tau)) when every
-# group of the factor has at least this many race-rounds with money of that stance, else non-centred (z ~ N(0, 1),
-# deviation = tau z). With few such races a group's deviation is pinned by the prior as much as by its data, and
-# the centred form has a funnel between tau and the deviations (divergences, low ESS of tau); with many, each
-# deviation is pinned by its own races to a posterior sd well under tau, and the non-centred form is the one whose
-# tau and z trade off (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). Races without money of the
-# stance are not counted: they say nothing about its slope (counting every race-round centred the rare oppose
-# slope's districts at 10x the LAUSD rows, and tau_district_oppose fell to bulk ESS 65 in 1000 draws). 20: about
-# where a group's data outweigh the tau priors (half-normal sd 0.1-0.2) for a slope on log money with the LAUSD
-# spread; the bundled data have at most 7 race-rounds per cycle and 11 per district, so they stay non-centred
-# (their fit is unchanged).
-CENTRED_MIN_RACES = 20
+# A cycle's or district's deviation of a money slope (support or oppose) is centred (deviation ~ N(0, tau)) when the
+# group has at least this many race-rounds with money of that stance, else non-centred (z ~ N(0, 1), deviation =
+# tau z). With few such races a group's deviation is pinned by the prior as much as by its data, and the centred
+# form has a funnel between tau and the deviations (divergences, low ESS of tau); with many, each deviation is
+# pinned by its own races to a posterior sd well under tau, and the non-centred form is the one whose tau and z
+# trade off (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). Races without money of the stance are not
+# counted: they say nothing about its slope. Per group, not per factor: a factor-wide rule left every cycle
+# non-centred at any size, because 2026 has no support IE at all. 100, measured on the main model's simulated
+# growth data (2 x 500 draws): at 10x the LAUSD rows (20-60 such races per group) centring from 20 dropped the
+# slowest money parameter to bulk ESS 48 (tau_district_oppose; 131-241 without it), while at 100x (100-1,000
+# per group) every support-slope parameter reached 439 or more (beta_support 834). The bundled data have at most 7 race-rounds per
+# cycle and 11 per district, so they stay non-centred (their fit is unchanged).
+CENTRED_MIN_RACES = 100
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
@@ -60,19 +61,30 @@ def races_per_group(data: VoteShareData, stance: str | None = None) -> dict[str,
     }
 
 
-def centred_factors(data: VoteShareData, stance: str) -> dict[str, bool]:
-    """Per factor (cycle, district) of one money slope: centre its deviations when every group has
-    CENTRED_MIN_RACES or more race-rounds with money of that stance, else keep them non-centred."""
-    return {factor: bool(n.min() >= CENTRED_MIN_RACES) for factor, n in races_per_group(data, stance).items()}
+def centred_groups(data: VoteShareData, stance: str) -> dict[str, np.ndarray]:
+    """Per factor (cycle, district) of one money slope: which groups' deviations are centred (those with
+    CENTRED_MIN_RACES or more race-rounds with money of that stance); the others stay non-centred."""
+    return {factor: n >= CENTRED_MIN_RACES for factor, n in races_per_group(data, stance).items()}
 
 
 def parameterisation(data: VoteShareData) -> str:
     """Which slope deviations are centred, as the growth rows record it."""
+
+    def describe(factor: str, rich: np.ndarray) -> str:
+        if rich.all():
+            return f"{factor} centred"
+        return f"{factor} non-centred" if not rich.any() else f"{factor} {rich.sum()}/{rich.size} centred"
+
     return "; ".join(
-        f"{stance}: "
-        + ", ".join(f"{f} {'centred' if c else 'non-centred'}" for f, c in centred_factors(data, stance).items())
+        f"{stance}: " + ", ".join(describe(f, rich) for f, rich in centred_groups(data, stance).items())
         for stance in ("support", "oppose")
     )
+
+
+def _stitch(n: int, rich: np.ndarray, centred: pt.TensorVariable, sparse: pt.TensorVariable) -> pt.TensorVariable:
+    """A length-n vector with the centred groups' values at rich and the non-centred ones elsewhere."""
+    out = pt.set_subtensor(pt.zeros(n)[np.flatnonzero(rich)], centred)
+    return pt.set_subtensor(out[np.flatnonzero(~rich)], sparse)
 
 
 class VoteShareModel(BayesModel):
@@ -145,25 +157,42 @@ class VoteShareModel(BayesModel):
         return model
 
     def group_slope(self, stance: str, mean, tau_c, tau_d, data: VoteShareData) -> pt.TensorVariable:
-        """A money slope per candidate row: mean + cycle deviation + district deviation, each factor non-centred
-        (z ~ N(0, 1) times tau) or centred (the deviation ~ N(0, tau)) as centred_factors says; z_cycle_<stance>
-        and z_district_<stance> exist either way (as deterministics when centred), so the numpy twin is the same."""
-        centred = centred_factors(data, stance)
-        z_c = None if centred["cycle"] else pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
-        z_d = None if centred["district"] else pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
-        if centred["cycle"]:
+        """A money slope per candidate row: mean + cycle deviation + district deviation, each group non-centred
+        (z ~ N(0, 1) times tau) or centred (the deviation ~ N(0, tau)) as centred_groups says; z_cycle_<stance>
+        and z_district_<stance> exist either way (as deterministics where centred), so the numpy twin is the same.
+
+        A factor whose groups are all alike keeps one free vector (the graphs built before groups could differ);
+        a mixed factor has a centred vector for its data-rich groups and a non-centred one for the rest."""
+        rich = centred_groups(data, stance)
+        cycles, districts = rich["cycle"], rich["district"]
+        # Created first and in this order: the graphs (and so the draws) of data with no centred group are those
+        # built before groups could be centred.
+        z_c = None if cycles.any() else pm.Normal(f"z_cycle_{stance}", 0, 1, dims="cycle")
+        z_d = None if districts.any() else pm.Normal(f"z_district_{stance}", 0, 1, dims="district")
+        if cycles.all():
             beta_cycle = pm.Normal(f"beta_{stance}_cycle", mean, tau_c, dims="cycle")
             pm.Deterministic(f"z_cycle_{stance}", (beta_cycle - mean) / tau_c, dims="cycle")
             cycle_term = beta_cycle[data.cycle_idx]
-        else:
+        elif z_c is not None:
             pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
             cycle_term = mean + tau_c * z_c[data.cycle_idx]
-        if centred["district"]:
+        else:
+            centred = pm.Normal(f"beta_{stance}_cycle_centred", mean, tau_c, shape=int(cycles.sum()))
+            z_sparse = pm.Normal(f"z_cycle_{stance}_non_centred", 0, 1, shape=int((~cycles).sum()))
+            beta_cycle = _stitch(len(cycles), cycles, centred, mean + tau_c * z_sparse)
+            pm.Deterministic(f"beta_{stance}_cycle", beta_cycle, dims="cycle")
+            pm.Deterministic(f"z_cycle_{stance}", (beta_cycle - mean) / tau_c, dims="cycle")
+            cycle_term = beta_cycle[data.cycle_idx]
+        if z_d is not None:
+            return cycle_term + tau_d * z_d[data.district_idx]
+        if districts.all():
             dev_d = pm.Normal(f"dev_district_{stance}", 0, tau_d, dims="district")
-            pm.Deterministic(f"z_district_{stance}", dev_d / tau_d, dims="district")
-            return cycle_term + dev_d[data.district_idx]
-        # Non-centred in both factors: the same graph (and so the same draws) as before the rule existed.
-        return cycle_term + tau_d * z_d[data.district_idx]
+        else:
+            centred = pm.Normal(f"dev_district_{stance}_centred", 0, tau_d, shape=int(districts.sum()))
+            z_sparse = pm.Normal(f"z_district_{stance}_non_centred", 0, 1, shape=int((~districts).sum()))
+            dev_d = _stitch(len(districts), districts, centred, tau_d * z_sparse)
+        pm.Deterministic(f"z_district_{stance}", dev_d / tau_d, dims="district")
+        return cycle_term + dev_d[data.district_idx]
 
     def log_money(self, data: VoteShareData, priors: dict[str, Prior], plug_in: bool = False):
         """log(1 + $k) support and oppose IE per candidate inside the model: here the plug-in totals."""
