@@ -205,7 +205,9 @@ def graph_key(model: pm.Model) -> str:
             ids[var] = len(ids)
             if isinstance(var, Constant):
                 data = np.asarray(var.data)
-                leaf = ("const", str(var.type), data.shape, hashlib.sha256(data.tobytes()).hexdigest())
+                # An object array's bytes are pointers (a None index constant's differ from process to process).
+                payload = repr(var.data).encode() if data.dtype == object else data.tobytes()
+                leaf = ("const", str(var.type), data.shape, hashlib.sha256(payload).hexdigest())
             elif isinstance(var, SharedVariable):
                 leaf = ("data", var.name, str(var.type), np.shape(var.get_value(borrow=True)))
             else:

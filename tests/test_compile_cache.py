@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pymc as pm
 
@@ -28,6 +31,22 @@ def test_models_that_differ_only_in_data_values_share_a_key_and_others_do_not():
     assert graph_key(tiny(0.0)) == graph_key(tiny(1.5)) == graph_key(tiny(0.0, Y + 1))
     assert graph_key(tiny(0.0)) != graph_key(tiny(0.0, constant=2.0))  # a constant's value is part of the graph
     assert graph_key(tiny(0.0)) != graph_key(tiny(0.0, np.append(Y, 1.0)))  # so is a data shape
+
+
+def test_a_graph_key_is_the_same_in_another_process():
+    """A key is content, not memory: a deterministic's graph holds its random variables' size=None constants,
+    whose bytes as a numpy object array are a pointer."""
+    script = (
+        "import pymc as pm, pytensor.tensor as pt; from model.sampling import graph_key\n"
+        "with pm.Model() as m:\n"
+        "    x = pm.Normal('x', 0, 1, shape=3)\n"
+        "    pm.Potential('p', (x[None, :] * pt.ones((2, 3))).sum())\n"
+        "    pm.Deterministic('d', 2 * pm.Normal('y', 0, 1))\n"
+        "print(graph_key(m))"
+    )
+    keys = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}  # fmt: skip
+    assert len(keys) == 1 and len(keys.pop().strip()) == 64
 
 
 def test_a_cached_model_samples_exactly_as_a_fresh_compile_and_as_pm_sample():

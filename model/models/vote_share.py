@@ -38,8 +38,8 @@ MIN_TRAINING_RACES = 5
 # non-centred at any size, because 2026 has no support IE at all. 100, measured on the main model's simulated
 # growth data (2 x 500 draws): at 10x the LAUSD rows (20-60 such races per group) centring from 20 dropped the
 # slowest money parameter to bulk ESS 48 (tau_district_oppose; 131-241 without it), while at 100x (100-1,000
-# per group) every support-slope parameter reached 439 or more (beta_support 834). The bundled data have at most 7 race-rounds per
-# cycle and 11 per district, so they stay non-centred (their fit is unchanged).
+# per group) every support-slope parameter reached 439 or more (beta_support 834). The bundled data have at most
+# 7 race-rounds per cycle and 11 per district, so they stay non-centred (their fit is unchanged).
 CENTRED_MIN_RACES = 100
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
