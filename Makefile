@@ -88,7 +88,7 @@ browser: ## install headless Chromium (Debian package) for the report test, if m
 	    else echo "no chromium: 'sudo apt-get install chromium' to run the browser test (skipped otherwise)" >&2; fi; }
 
 test: $(VENV)/.installed browser ## fast test suite (what CI runs)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=15
 
 test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a real fit killed by fault injection (about 5 min)
 	$(PY) -m pytest -q -m slow
