@@ -35,7 +35,7 @@ from model.models.base import load_inputs as _load_inputs
 from model.models.carryover import CarryoverData, VoteShareCarryover, carryover_data
 from model.models.dirichlet import component_predictive
 from model.models.head_to_head import head_to_head_columns
-from model.models.vote_share import CENTRED_MIN_RACES, VoteShareModel, parameterisation
+from model.models.vote_share import CENTRED_MIN_INFORMATION, VoteShareModel, parameterisation
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
 from model.samplers import JAX_INSTALL, JAX_SAMPLERS, jax_device, require_sampler
@@ -693,7 +693,7 @@ def run_bench(
             "samplers": list(samplers),
             "simulated_at": {"candidate-aware models": SIM_MAIN, "other vote-share models": SIM_VOTE_SHARE,
                              "head-to-head models": SIM_HEAD_TO_HEAD},
-            "centred_min_races": CENTRED_MIN_RACES,
+            "centred_min_information": CENTRED_MIN_INFORMATION,
             "jax_packages": _versions(("jax", "jaxlib", "numpyro", "blackjax")),
             "peak_rss": "ru_maxrss of the process that simulated, built, compiled and sampled the fit (one per fit)",
             "jax_timing": "sampling_s includes XLA's compile of the sampler (PyMC times the two together)",

@@ -20,7 +20,7 @@ from model.cli import main as cli_main
 from model.errors import UserError
 from model.models.base import Inputs, sparse_matvec
 from model.models.carryover import carryover_data
-from model.models.vote_share import CENTRED_MIN_RACES, centred_groups, parameterisation, races_per_group
+from model.models.vote_share import CENTRED_MIN_INFORMATION, centred_groups, parameterisation, slope_information
 from model.priors import DEFAULT_PRIORS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -61,28 +61,24 @@ def test_fit_with_a_missing_jax_extra_exits_non_zero_and_writes_nothing(no_jax, 
     assert not runs.exists() and not figures.exists()
 
 
-def test_bundled_data_stay_non_centred_and_dense_tiles_switch_where_money_informs_the_slope(inputs):
+def test_bundled_data_stay_non_centred_and_tiles_centre_the_groups_whose_races_pin_their_slope(inputs):
     data = inputs.data
-    counts = races_per_group(data)
-    assert counts["cycle"].sum() == counts["district"].sum() == data.n_race
-    assert max(counts["cycle"].max(), counts["district"].max()) < CENTRED_MIN_RACES  # so the rule keeps today's fit
     for stance in ("support", "oppose"):
+        info = slope_information(data, stance)
+        assert max(v.max() for v in info.values()) < CENTRED_MIN_INFORMATION  # so the rule keeps today's fit
         assert not any(rich.any() for rich in centred_groups(data, stance).values())
-        with_money = races_per_group(data, stance)
-        assert (with_money["district"] <= counts["district"]).all()
-    # As many copies as the threshold: a group is centred where the bundled data have one race-round with money of
-    # that stance, so every district of the support slope is; 2026 has no support IE, so one cycle is not, whatever
-    # the size; oppose IE is absent from some cycles and districts.
-    tiled = tile_vote_share(data, CENTRED_MIN_RACES)
-    support, oppose = centred_groups(tiled, "support"), centred_groups(tiled, "oppose")
-    assert support["district"].all()
-    np.testing.assert_array_equal(support["cycle"], races_per_group(data, "support")["cycle"] > 0)
-    assert not support["cycle"][data.cycles.index(2026)]
-    assert 0 < oppose["district"].sum() < len(oppose["district"])
-    assert parameterisation(tiled).startswith("support: cycle 13/14 centred, district centred; oppose: cycle 7/14")
-    # A tenth of that: the threshold is not met anywhere but in the support slope's busiest district.
-    assert parameterisation(tile_vote_share(data, CENTRED_MIN_RACES // 10)).startswith(
-        "support: cycle non-centred, district 1/7 centred; oppose: cycle non-centred, district non-centred"
+    # Information adds up over copies: at 10x a group is centred where the bundled data have >= 40 of it.
+    tiled = tile_vote_share(data, 10)
+    for stance in ("support", "oppose"):
+        for factor, rich in centred_groups(tiled, stance).items():
+            expected = 10 * slope_information(data, stance)[factor] >= CENTRED_MIN_INFORMATION
+            np.testing.assert_array_equal(rich, expected)
+    support = centred_groups(tiled, "support")
+    assert support["district"].all() and not support["cycle"][data.cycles.index(2026)]  # 2026: no support IE
+    # A race-round with oppose IE but no contrast in it (2011: no candidate has a plug-in total) says nothing.
+    assert slope_information(data, "oppose")["cycle"][data.cycles.index(2011)] == 0
+    assert parameterisation(tiled) == (
+        "support: cycle 7/14 centred, district centred; oppose: cycle 2/14 centred, district 2/7 centred"
     )
 
 
@@ -97,7 +93,7 @@ def test_centred_model_matches_its_numpy_twin_draw_by_draw(inputs):
     """Centred, the deviations are free and z_* deterministic; eta_draws (which reads z_* and tau_*) must still
     equal the PyMC eta, also where a factor mixes centred and non-centred groups."""
     spec = models.get("vote_share_plugin")
-    dense = Inputs(None, None, inputs.h2h, tile_vote_share(inputs.data, CENTRED_MIN_RACES))
+    dense = Inputs(None, None, inputs.h2h, tile_vote_share(inputs.data, 10))
     model = spec.build(dense, DEFAULT_PRIORS)
     free = {v.name for v in model.free_RVs}
     assert "dev_district_support" in free and "z_district_support" not in free  # centred

@@ -29,42 +29,41 @@ from model.terms import Term
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
 # A cycle's or district's deviation of a money slope (support or oppose) is centred (deviation ~ N(0, tau)) when the
-# group has at least this many race-rounds with money of that stance, else non-centred (z ~ N(0, 1), deviation =
-# tau z). With few such races a group's deviation is pinned by the prior as much as by its data, and the centred
-# form has a funnel between tau and the deviations (divergences, low ESS of tau); with many, each deviation is
-# pinned by its own races to a posterior sd well under tau, and the non-centred form is the one whose tau and z
-# trade off (Betancourt & Girolami 2015; Papaspiliopoulos et al. 2007). Races without money of the stance are not
-# counted: they say nothing about its slope. Per group, not per factor: a factor-wide rule left every cycle
-# non-centred at any size, because 2026 has no support IE at all. 100, measured on the main model's simulated
-# growth data (2 x 500 draws): at 10x the LAUSD rows (20-60 such races per group) centring from 20 dropped the
-# slowest money parameter to bulk ESS 48 (tau_district_oppose; 131-241 without it), while at 100x (100-1,000
-# per group) every support-slope parameter reached 439 or more (beta_support 834). The bundled data have at most
-# 7 race-rounds per cycle and 11 per district, so they stay non-centred (their fit is unchanged).
-CENTRED_MIN_RACES = 100
+# group's own races pin it, else non-centred (z ~ N(0, 1), deviation = tau z). With little data a deviation is
+# pinned by the prior as much as by its data, and the centred form has a funnel between tau and the deviations
+# (divergences, low ESS of tau); with much, each deviation is pinned by its own races to a posterior sd well under
+# tau, and the non-centred form is the one whose tau and z trade off (Betancourt & Girolami 2015; Papaspiliopoulos
+# et al. 2007). How much a group's races say about its slope is measured by slope_information: the sum over its
+# candidate rows of the squared within-race deviation of log(1 + $k) money of that stance (a race where everyone
+# has the same money says nothing). A slope's data sd is then about s / sqrt(information), s ~ 0.5 the residual sd
+# of a log share (Dirichlet noise at concentration ~20, candidate strengths of sd ~0.3); 400 puts it at 0.025, half
+# the simulated group sd of 0.05 and below the tau priors' scale. The bundled data have at most 240 in a group,
+# so they stay non-centred (their fit is unchanged). Measured on the main model's simulated growth data: counting
+# race-rounds with money instead centred groups whose races carry no contrast in the plug-in money (2011's and
+# 2015's oppose IE is known only from figures that give no candidate a plug-in total), and at 100x
+# beta_oppose_cycle fell to bulk ESS 48 with R-hat 1.06 in 2 x 1000 draws. Per group, not per factor: a
+# factor-wide rule never centred a cycle, because 2026 has no support IE at all.
+CENTRED_MIN_INFORMATION = 400.0
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
-def races_per_group(data: VoteShareData, stance: str | None = None) -> dict[str, np.ndarray]:
-    """Race-rounds in each cycle and in each district (the groups of the partially pooled money slopes); with a
-    stance, only those where a candidate has money of that stance (the races that say anything about its slope)."""
-    first_row = np.unique(data.race_idx, return_index=True)[1]  # (race,) a row of each race
-    keep = np.ones(data.n_race, dtype=bool)
-    if stance is not None:
-        log_money, cell = (
-            (data.log_support, data.support_cell) if stance == "support" else (data.log_oppose, data.oppose_cell)
-        )
-        keep = np.zeros(data.n_race, dtype=bool)
-        keep[data.race_idx[(log_money > 0) | (cell >= 0)]] = True
+def slope_information(data: VoteShareData, stance: str) -> dict[str, np.ndarray]:
+    """Per factor (cycle, district), each group's sum of squared within-race deviations of log(1 + $k) money of
+    one stance (the plug-in figures): what its races can say about its slope, up to the residual variance."""
+    x = data.log_support if stance == "support" else data.log_oppose
+    rows = np.bincount(data.race_idx, minlength=data.n_race)
+    race_mean = np.bincount(data.race_idx, x, minlength=data.n_race) / np.maximum(rows, 1)
+    squared = (x - race_mean[data.race_idx]) ** 2
     return {
-        "cycle": np.bincount(data.cycle_idx[first_row][keep], minlength=len(data.cycles)),
-        "district": np.bincount(data.district_idx[first_row][keep], minlength=len(data.districts)),
+        "cycle": np.bincount(data.cycle_idx, squared, minlength=len(data.cycles)),
+        "district": np.bincount(data.district_idx, squared, minlength=len(data.districts)),
     }
 
 
 def centred_groups(data: VoteShareData, stance: str) -> dict[str, np.ndarray]:
-    """Per factor (cycle, district) of one money slope: which groups' deviations are centred (those with
-    CENTRED_MIN_RACES or more race-rounds with money of that stance); the others stay non-centred."""
-    return {factor: n >= CENTRED_MIN_RACES for factor, n in races_per_group(data, stance).items()}
+    """Per factor (cycle, district) of one money slope: which groups' deviations are centred (slope_information
+    of CENTRED_MIN_INFORMATION or more); the others stay non-centred."""
+    return {factor: info >= CENTRED_MIN_INFORMATION for factor, info in slope_information(data, stance).items()}
 
 
 def parameterisation(data: VoteShareData) -> str:
