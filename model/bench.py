@@ -597,7 +597,7 @@ def bench_growth(
             for sampler in samplers:
                 run = dataclasses.replace(settings, sampler=sampler)
                 head = {"model": name, "sampler": sampler, "multiple": k}
-                head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws}  # rows of runs are merged
+                head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws, "budget_s": budget_s}  # merged
                 try:
                     require_sampler(sampler) if sampler == "nutpie" else _jax_installed(sampler)
                 except UserError as err:
@@ -743,10 +743,18 @@ def merge_sections(previous: dict, result: dict, sections: list[str]) -> dict:
     if "growth" in sections:
         # Growth rows are refreshed per (model, sampler, multiple): rows of other models or samplers stay.
         fresh = {_growth_key(r) for r in result["growth"]}
-        merged["growth"] = [r for r in previous.get("growth", []) if _growth_key(r) not in fresh] + result["growth"]
+        kept = [_with_run_settings(r, previous.get("growth_settings", {})) for r in previous.get("growth", [])]
+        merged["growth"] = [r for r in kept if _growth_key(r) not in fresh] + result["growth"]
     merged |= {k: result[k] for k in ("machine", "quick", "seed", "data")}
     merged["machine_by_section"] = by_section
     return merged
+
+
+def _with_run_settings(row: dict, settings: dict) -> dict:
+    """A growth row with the chain lengths and budget of the run that measured it (rows from before rows carried
+    them take their run's growth_settings, which a merge replaces)."""
+    keys = ("chains", "tune", "draws", "budget_s")
+    return {k: settings[k] for k in keys if k in settings and k not in row} | row
 
 
 def _growth_key(row: dict) -> tuple:

@@ -169,6 +169,8 @@ def test_only_growth_replaces_its_rows_and_keeps_other_sections():
     assert merged["growth_settings"] == {"draws": 500}
     walls = {(r["model"], r["sampler"]): r["wall_s"] for r in merged["growth"]}
     assert walls == {("a", "nutpie"): 9, ("a", "numpyro"): 8, ("b", "nutpie"): 2}
+    # A kept row keeps the chain length of the run that measured it, not the new run's settings.
+    assert [r.get("draws") for r in merged["growth"] if r["model"] == "b"] == [1]
     assert merged["machine_by_section"]["growth"]["date_utc"] == "new"
     assert merged["machine_by_section"]["samplers"]["date_utc"] == "old"
 
