@@ -597,7 +597,7 @@ def bench_growth(
             for sampler in samplers:
                 run = dataclasses.replace(settings, sampler=sampler)
                 head = {"model": name, "sampler": sampler, "multiple": k}
-                head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws, "budget_s": budget_s}  # merged
+                head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws, "budget_s": budget_s}  # runs merge
                 try:
                     require_sampler(sampler) if sampler == "nutpie" else _jax_installed(sampler)
                 except UserError as err:

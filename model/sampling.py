@@ -205,7 +205,7 @@ def graph_key(model: pm.Model) -> str:
             ids[var] = len(ids)
             if isinstance(var, Constant):
                 data = np.asarray(var.data)
-                # An object array's bytes are pointers (a None index constant's differ from process to process).
+                # An object array's bytes are pointers: a random variable's size=None constant differs per process.
                 payload = repr(var.data).encode() if data.dtype == object else data.tobytes()
                 leaf = ("const", str(var.type), data.shape, hashlib.sha256(payload).hexdigest())
             elif isinstance(var, SharedVariable):

@@ -80,10 +80,13 @@ def parameterisation(data: VoteShareData) -> str:
     )
 
 
-def _stitch(n: int, rich: np.ndarray, centred: pt.TensorVariable, sparse: pt.TensorVariable) -> pt.TensorVariable:
-    """A length-n vector with the centred groups' values at rich and the non-centred ones elsewhere."""
-    out = pt.set_subtensor(pt.zeros(n)[np.flatnonzero(rich)], centred)
-    return pt.set_subtensor(out[np.flatnonzero(~rich)], sparse)
+def _mixed_groups(value_name: str, z_name: str, loc, tau, rich: np.ndarray) -> pt.TensorVariable:
+    """A factor's group values N(loc, tau), centred (free values `<value_name>_centred`) where rich and
+    non-centred (loc + tau z, free z `<z_name>_non_centred`) elsewhere, stitched into one vector in group order."""
+    centred = pm.Normal(f"{value_name}_centred", loc, tau, shape=int(rich.sum()))
+    z = pm.Normal(f"{z_name}_non_centred", 0, 1, shape=int((~rich).sum()))
+    out = pt.set_subtensor(pt.zeros(len(rich))[np.flatnonzero(rich)], centred)
+    return pt.set_subtensor(out[np.flatnonzero(~rich)], loc + tau * z)
 
 
 class VoteShareModel(BayesModel):
@@ -176,9 +179,7 @@ class VoteShareModel(BayesModel):
             pm.Deterministic(f"beta_{stance}_cycle", mean + tau_c * z_c, dims="cycle")
             cycle_term = mean + tau_c * z_c[data.cycle_idx]
         else:
-            centred = pm.Normal(f"beta_{stance}_cycle_centred", mean, tau_c, shape=int(cycles.sum()))
-            z_sparse = pm.Normal(f"z_cycle_{stance}_non_centred", 0, 1, shape=int((~cycles).sum()))
-            beta_cycle = _stitch(len(cycles), cycles, centred, mean + tau_c * z_sparse)
+            beta_cycle = _mixed_groups(f"beta_{stance}_cycle", f"z_cycle_{stance}", mean, tau_c, cycles)
             pm.Deterministic(f"beta_{stance}_cycle", beta_cycle, dims="cycle")
             pm.Deterministic(f"z_cycle_{stance}", (beta_cycle - mean) / tau_c, dims="cycle")
             cycle_term = beta_cycle[data.cycle_idx]
@@ -187,9 +188,7 @@ class VoteShareModel(BayesModel):
         if districts.all():
             dev_d = pm.Normal(f"dev_district_{stance}", 0, tau_d, dims="district")
         else:
-            centred = pm.Normal(f"dev_district_{stance}_centred", 0, tau_d, shape=int(districts.sum()))
-            z_sparse = pm.Normal(f"z_district_{stance}_non_centred", 0, 1, shape=int((~districts).sum()))
-            dev_d = _stitch(len(districts), districts, centred, tau_d * z_sparse)
+            dev_d = _mixed_groups(f"dev_district_{stance}", f"z_district_{stance}", 0.0, tau_d, districts)
         pm.Deterministic(f"z_district_{stance}", dev_d / tau_d, dims="district")
         return cycle_term + dev_d[data.district_idx]
 
