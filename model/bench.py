@@ -38,7 +38,7 @@ from model.models.head_to_head import head_to_head_columns
 from model.models.vote_share import CENTRED_MIN_INFORMATION, VoteShareModel, parameterisation
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
-from model.samplers import JAX_INSTALL, JAX_SAMPLERS, jax_device, require_sampler
+from model.samplers import jax_device, require_installed, require_sampler
 from model.sampling import SECONDARY, SamplerSettings, sample
 
 SEED = 20260305  # the Makefile's SEED, so the benchmark samples what `make fit` samples
@@ -599,7 +599,7 @@ def bench_growth(
                 head = {"model": name, "sampler": sampler, "multiple": k}
                 head |= {"chains": run.chains, "tune": run.tune, "draws": run.draws, "budget_s": budget_s}  # runs merge
                 try:
-                    require_sampler(sampler) if sampler == "nutpie" else _jax_installed(sampler)
+                    require_installed(sampler)  # finds JAX without importing it here: each fit runs in its own process
                 except UserError as err:
                     rows.append(head | {"finished": False, "skipped": str(err)})
                     continue
@@ -635,15 +635,6 @@ def bench_parallel(inputs: Inputs, seed: int, workers: int = 2) -> dict:
     out["same_numbers"] = bool(tables[0].equals(tables[1]))
     out["load_at_end"] = _load()
     return out
-
-
-def _jax_installed(sampler: str) -> None:
-    """UserError when a JAX sampler's packages cannot be found, without importing JAX in this process."""
-    from importlib.util import find_spec
-
-    for package in JAX_SAMPLERS[sampler]:
-        if find_spec(package) is None:
-            raise UserError(f"{sampler}: {package} is not installed ({JAX_INSTALL})")
 
 
 def run_bench(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import os
 import sys
 
@@ -15,21 +15,24 @@ JAX_INSTALL = "pip install -e '.[jax]'"
 
 
 def require_sampler(sampler: str) -> None:
-    """UserError (one line, with the install command) when a JAX sampler's packages are not installed.
+    """require_installed, then make the JAX gradients finite (jax_safe_special_functions) for a JAX sampler."""
+    require_installed(sampler)
+    if sampler in JAX_SAMPLERS:
+        jax_safe_special_functions()
 
-    Imported here, not at module level: the default install has no JAX. (PyMC's JAX module splits the CPU into
-    XLA host devices itself, so chains run in parallel.)"""
+
+def require_installed(sampler: str) -> None:
+    """UserError (one line, with the install command) when a sampler is unknown or its JAX packages are missing.
+
+    Found, not imported: importing blackjax starts JAX's backend, and a backend started before PyMC's JAX module
+    splits the CPU into XLA host devices has one device, so blackjax's parallel chains fail (pmap over 2 chains on
+    1 device) and numpyro's run one after another."""
     if sampler not in SAMPLERS:
         raise UserError(f"unknown sampler '{sampler}'; known: {', '.join(SAMPLERS)}")
     for package in JAX_SAMPLERS.get(sampler, ()):
-        try:
-            importlib.import_module(package)
-        except ImportError:
-            raise UserError(
-                f"--sampler {sampler} needs the optional JAX extra ({package} is not installed): {JAX_INSTALL}"
-            ) from None
-    if sampler in JAX_SAMPLERS:
-        jax_safe_special_functions()
+        if importlib.util.find_spec(package) is None:
+            missing = f"({package} is not installed)"
+            raise UserError(f"--sampler {sampler} needs the optional JAX extra {missing}: {JAX_INSTALL}")
 
 
 def jax_device() -> str | None:
