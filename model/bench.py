@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from importlib import metadata
@@ -71,6 +72,7 @@ SECTION_KEYS = {
 }
 WARMUP_GROUPS = ("warmup_posterior", "posterior")  # how far an aborted fit got
 POLL_S = 0.2  # how often a running growth fit is checked against its budget
+ORPHAN_POLL_S = 1.0  # how often a growth fit's process checks that the bench that started it is still there
 # Posterior-mean-like values of the bundled-data fits (rounded), used to simulate the growth datasets.
 # Cycle/district deviations and turnout interactions are set to zero.
 SIM_VOTE_SHARE = {
@@ -554,8 +556,9 @@ def growth_fit(raw_dir: Path, name: str, k: int, settings: SamplerSettings, seed
     return row
 
 
-def _child(conn, fn, args) -> None:
+def _child(conn, fn, args, parent_pid: int) -> None:
     """Run fn(*args) in a child process and send its result (or the error, as one line) to the parent."""
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     try:
         conn.send(fn(*args))
     except Exception as err:  # the parent records it as a skipped row
@@ -564,12 +567,20 @@ def _child(conn, fn, args) -> None:
         conn.close()
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this process once its parent is gone: a bench killed from outside never reaches its own kill of the
+    fit, and a 1000x fit left behind would sample for hours on the cores the next run needs."""
+    while os.getppid() == parent_pid:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
+
+
 def run_isolated(fn, args: tuple, timeout_s: float) -> dict:
     """fn(*args) in a fresh (spawned) process, so that each fit's peak memory is its own and a fit over its
     budget can be stopped; {'finished': False, 'skipped': ...} when it did not report within timeout_s."""
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, fn, args, os.getpid()), daemon=True)
     proc.start()
     send.close()
     try:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-from model.bench import load_inputs, main, tile_vote_share
+from model.bench import ORPHAN_POLL_S, load_inputs, main, tile_vote_share
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
 
 
 def test_tiled_vote_share_data_keeps_each_copy_in_its_own_races():
@@ -32,3 +36,31 @@ def test_quick_benchmark_writes_timings_and_ess_for_sampler_and_growth(tmp_path)
     assert {row["multiple"] for row in result["growth"]} == {10}
     for row in result["growth"]:
         assert row["finished"] and row["rows"] > 0 and row["wall_s"] > 0 and row["ess_per_s"] > 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (an orphan's reaper may be slow)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_a_killed_bench_leaves_no_fit_process_behind():
+    code = "import time; from model.bench import run_isolated; run_isolated(time.sleep, (600,), 900)"
+    bench = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    children = Path(f"/proc/{bench.pid}/task/{bench.pid}/children")
+    deadline = time.monotonic() + 120
+    fits: list[int] = []
+    while not fits and time.monotonic() < deadline:
+        time.sleep(0.5)
+        pids = [int(p) for p in children.read_text().split()]
+        fits = [p for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert fits, "the bench started no fit process"
+    time.sleep(ORPHAN_POLL_S)
+    bench.kill()  # as a user's kill -9 or a CI timeout would: the bench's own clean-up never runs
+    bench.wait()
+    deadline = time.monotonic() + 60
+    while _alive(fits[0]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _alive(fits[0])
