@@ -25,8 +25,8 @@ def require_installed(sampler: str) -> None:
     """UserError (one line, with the install command) when a sampler is unknown or its JAX packages are missing.
 
     Found, not imported: importing blackjax starts JAX's backend, and a backend started before PyMC's JAX module
-    splits the CPU into XLA host devices has one device, so blackjax's parallel chains fail (pmap over 2 chains on
-    1 device) and numpyro's run one after another."""
+    splits the CPU into XLA host devices has one device, on which blackjax's parallel chains fail (pmap over 2
+    chains on 1 device)."""
     if sampler not in SAMPLERS:
         raise UserError(f"unknown sampler '{sampler}'; known: {', '.join(SAMPLERS)}")
     for package in JAX_SAMPLERS.get(sampler, ()):
