@@ -129,6 +129,17 @@ def convergence(idata, names: list[str]) -> dict:
     return {"min_ess_param": worst, "max_rhat": round(max_rhat, 3) if np.isfinite(max_rhat) else None}
 
 
+def leapfrog_steps(idata) -> dict:
+    """Mean leapfrog steps (gradients) per warmup iteration and per draw, as far as the fit got: the cost of an
+    iteration is this times the cost of a gradient, and it is what grows when a posterior gets harder."""
+    out = {}
+    for group, key in (("warmup_sample_stats", "leapfrog_per_warmup_iteration"), ("sample_stats", "leapfrog_per_draw")):
+        stats = idata[group] if group in idata.children else None
+        if stats is not None and "n_steps" in stats and stats["n_steps"].size:
+            out[key] = round(float(stats["n_steps"].mean()), 1)
+    return out
+
+
 def _rate(ess: float, seconds: float) -> float:
     """ESS per second (0 when nothing was timed)."""
     return round(ess / seconds, 2) if seconds > 0 else 0.0
@@ -442,6 +453,7 @@ def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, bu
         idata = run.wait() if finished else run.abort()
     sampling_s = time.perf_counter() - t1
     out = {"compile_s": round(compile_s, 2), "sampling_s": round(sampling_s, 2), "finished": finished}
+    out |= leapfrog_steps(idata)
     if finished:
         ess = min_bulk_ess(idata, names)
         out |= {"min_bulk_ess": round(ess, 1), "ess_per_s": _rate(ess, sampling_s)}
@@ -523,6 +535,7 @@ def sample_jax(model: pm.Model, settings: SamplerSettings, seed: int, names: lis
         "ess_per_s": _rate(ess, sampling_s),
         "divergences": int(idata.sample_stats["diverging"].sum()),
         **convergence(idata, names),
+        **leapfrog_steps(idata),
     }
 
 

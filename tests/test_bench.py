@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bench import ORPHAN_POLL_S, load_inputs, main, tile_vote_share
+from model.bench import ORPHAN_POLL_S, leapfrog_steps, load_inputs, main, tile_vote_share
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -64,3 +64,14 @@ def test_a_killed_bench_leaves_no_fit_process_behind():
     while _alive(fits[0]) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _alive(fits[0])
+
+
+def test_leapfrog_steps_are_averaged_per_phase_as_far_as_the_fit_got():
+    import arviz as az
+
+    stats = {"n_steps": np.array([[3, 5], [7, 9]])}
+    warmup = {"n_steps": np.array([[31, 33]])}
+    both = az.from_dict({"sample_stats": stats, "warmup_sample_stats": warmup}, save_warmup=True)
+    assert leapfrog_steps(both) == {"leapfrog_per_warmup_iteration": 32.0, "leapfrog_per_draw": 6.0}
+    aborted = az.from_dict({"warmup_sample_stats": {"n_steps": np.array([[15, 17]])}}, save_warmup=True)
+    assert leapfrog_steps(aborted) == {"leapfrog_per_warmup_iteration": 16.0}
