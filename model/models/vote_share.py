@@ -41,8 +41,9 @@ MIN_TRAINING_RACES = 5
 # so they stay non-centred (their fit is unchanged). Measured on the main model's simulated growth data: counting
 # race-rounds with money instead centred groups whose races carry no contrast in the plug-in money (2011's and
 # 2015's oppose IE is known only from figures that give no candidate a plug-in total), and at 100x
-# beta_oppose_cycle fell to bulk ESS 48 with R-hat 1.06 in 2 x 1000 draws. Per group, not per factor: a
-# factor-wide rule never centred a cycle, because 2026 has no support IE at all.
+# beta_oppose_cycle fell to bulk ESS 48 with R-hat 1.06 in 2 x 1000 draws (though with every oppose deviation
+# non-centred it still had ESS 45 in 2 x 500: the oppose slope mixes slowly at 100x whatever its form). Per
+# group, not per factor: a factor-wide rule never centred a cycle, because 2026 has no support IE at all.
 CENTRED_MIN_INFORMATION = 400.0
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
