@@ -192,7 +192,9 @@ def test_bench_only_merges_into_an_existing_results_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("sampler", ["numpyro", "blackjax"])
 def test_jax_smoke_fit_of_the_main_model(inputs, sampler):
     """Both JAX samplers run two chains in parallel (blackjax failed when JAX started with one device)."""
-    if importlib.util.find_spec(sampler) is None:  # found, not imported: an import here would start JAX's backend
+    try:
+        samplers.require_installed(sampler)  # found, not imported: an import here would start JAX's backend
+    except UserError:
         pytest.skip(f"{sampler} is not installed (the [jax] extra)")
     from model.sampling import SamplerSettings, sample
 
