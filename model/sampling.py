@@ -13,9 +13,15 @@ from functools import partial
 
 import numpy as np
 import pymc as pm
+import pytensor
+
 
 from model import parallel
 from model.samplers import JAX_SAMPLERS, SAMPLERS, jax_device, require_sampler
+
+# model/__init__.py turns numba's fast-math off through PYTENSOR_FLAGS, which PyTensor reads when first imported; a
+# process that imported PyTensor before this package gets the same setting here (read when a graph is compiled).
+pytensor.config.numba__fastmath = "numba__fastmath=True" in os.environ.get("PYTENSOR_FLAGS", "")
 
 __all__ = [
     "JAX_SAMPLERS", "SAMPLERS", "SamplerSettings", "jax_device", "require_sampler", "sample", "sample_each",
