@@ -11,6 +11,7 @@ SBC_SIMS ?= 200
 SBC_MODELS ?=
 MODELS  ?=
 SKIP    ?=
+DRAWS   ?=
 # Processes for leave-one-cycle-out, the runoff forecast, the prior sweep and SBC (1: serial); the numbers are the
 # same for any count. SCHEDULER=tcp://host:8786 runs them on a Dask cluster instead (needs the dask extra).
 WORKERS ?= 1
@@ -20,7 +21,7 @@ CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(wildcard model/*.py)
 
-.PHONY: help setup setup-jax lock data fit iterate report models browser test test-slow lint bench sbc clean
+.PHONY: help setup setup-jax lock data fit iterate report models browser test test-slow validate lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,10 +69,13 @@ FIT_ARGS ?=
 # Another DATA dir is validated and built in memory by `fit`; only the bundled data rebuilds data/clean.
 FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
-fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n)
-	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) $(STRICT) \
-	  $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(PARALLEL) $(FIT_ARGS)
-	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
+# A failed strict check (exit 1) still renders the report, which carries a warning banner, then exits 1; a user
+# error (exit 2: bad data, a misspelled prior) writes nothing.
+fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n, DRAWS=n)
+	@status=0; $(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) \
+	  $(STRICT) $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(if $(DRAWS),--draws $(DRAWS)) \
+	  $(PARALLEL) $(FIT_ARGS) || status=$$?; \
+	  if [ $$status -le 1 ]; then $(PY) -m model report --runs $(RUNS) --out $(REPORTS) || exit $$?; fi; exit $$status
 
 iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
 	$(MAKE) fit MODELS=main SKIP="loco forecast sweep"
@@ -92,6 +96,13 @@ test: $(VENV)/.installed browser ## fast test suite (what CI runs)
 
 test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a real fit killed by fault injection (about 5 min)
 	$(PY) -m pytest -q -m slow
+
+# The approximate held-out numbers against exact refits of every fold, date and preset (exit 1 beyond tolerance;
+# tables in the exact run's validation-*.csv), then the slow tests, so that marking a test slow never retires it.
+validate: $(FIT_DEPS) ## refit every fold, forecast date and prior preset exactly and compare; then make test-slow
+	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) --validate \
+	  $(if $(MODELS),--models $(MODELS)) $(if $(DRAWS),--draws $(DRAWS)) $(PARALLEL) $(FIT_ARGS)
+	$(MAKE) test-slow
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check model tests

@@ -651,7 +651,7 @@ def bench_parallel(inputs: Inputs, seed: int, workers: int = 2) -> dict:
     for n in (1, workers):
         load = _load()
         t0 = time.perf_counter()
-        per_candidate, _summary = leave_one_cycle_out(inputs, DEFAULT_PRIORS, seed, SECONDARY, names, workers=n)
+        per_candidate, _summary, _folds = leave_one_cycle_out(inputs, DEFAULT_PRIORS, seed, SECONDARY, names, workers=n)
         out[f"workers_{n}"] = {"wall_s": round(time.perf_counter() - t0, 2), "load_at_start": load}
         print(f"  leave-one-cycle-out, {n} worker(s): {out[f'workers_{n}']['wall_s']} s", file=sys.stderr)
         tables.append(per_candidate)

@@ -38,6 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--strict", action="store_true", help="exit 1 when a diagnostic fails")
     f.add_argument("--refit", action="store_true", help="refit even if a run with the same inputs exists")
     f.add_argument(
+        "--exact",
+        action="store_true",
+        help="refit every leave-one-cycle-out fold, forecast date and prior preset (no importance sampling)",
+    )
+    f.add_argument(
+        "--validate",
+        action="store_true",
+        help="fit as usual and with --exact, then compare the two (exit 1 beyond tolerance)",
+    )
+    f.add_argument(
         "--models",
         nargs="+",
         metavar="NAME",
@@ -104,12 +114,43 @@ def _fit(args: argparse.Namespace) -> int:
         skip=frozenset(args.skip),
         workers=args.workers,
         scheduler=args.scheduler,
+        exact=args.exact and not args.validate,
     )
+    if args.validate:
+        return _validate(args, settings, run_dir)
     args.figures.mkdir(parents=True, exist_ok=True)
     for png in sorted((run_dir / "figures").glob("*.png")):
         write_bytes(args.figures / png.name, png.read_bytes())
     print(f"run {run_dir} ({'diagnostics passed' if passed else 'DIAGNOSTICS FAILED: see diagnostics.csv'})")
+    if not passed:
+        import pandas as pd
+
+        from model.diagnostics import failure_line
+
+        line = failure_line(pd.read_csv(run_dir / "diagnostics.csv"), settings.draws)
+        print(line or "no model was fitted", file=sys.stderr)
     return 1 if args.strict and not passed else 0
+
+
+def _validate(args: argparse.Namespace, settings, approx_dir: Path) -> int:
+    """Refit every fold, date and preset exactly and compare with the approximate run; 1 beyond tolerance."""
+    import pandas as pd
+
+    from model.fit import run_fit
+    from model.validate import TOLERANCE, validate_runs
+
+    exact_dir, _passed = run_fit(
+        args.raw, args.priors, args.seed, args.runs, settings, models_to_fit=args.models,
+        skip=frozenset(args.skip), workers=args.workers, scheduler=args.scheduler, exact=True, reuse=not args.refit,
+    )  # fmt: skip
+    tables, ok = validate_runs(approx_dir, exact_dir)
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+        for label, table in tables.items():
+            table.to_csv(exact_dir / f"validation-{label.replace(' ', '-')}.csv", index=False)
+            print(f"\n{label}: approximate ({approx_dir.name}) against exact ({exact_dir.name})\n{table}")
+    bad = {label: int((~t.within_tolerance).sum()) for label, t in tables.items()}
+    print(f"\ntolerance {TOLERANCE}; outside it: {bad}")
+    return 0 if ok else 1
 
 
 def models_listing() -> str:

@@ -56,32 +56,54 @@ def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.Da
 
 
 def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
-    """One row per check: value, threshold and pass/fail (R-hat and ESS over var_names, worst case)."""
+    """One row per check: value, threshold, pass/fail and where the worst value is (R-hat and ESS: the worst
+    parameter over every element of var_names; E-BFMI: the worst chain), so a failed gate can say what failed."""
     summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(idata.sample_stats["diverging"].sum())
-    ebfmi = float(np.min(az.bfmi(idata)["energy"].to_numpy()))
+    bfmi = np.asarray(az.bfmi(idata)["energy"].to_numpy()).ravel()
     loo = compute_loo(idata, loo_var)
     max_k = float(np.max(loo.pareto_k))
+    rhat, bulk, tail = summary["r_hat"], summary["ess_bulk"], summary["ess_tail"]
     rows = [
-        (
-            "max R-hat (rank-normalised)",
-            float(summary["r_hat"].max()),
-            f"<= {RHAT_MAX}",
-            summary["r_hat"].max() <= RHAT_MAX,
-        ),
-        ("min bulk ESS", float(summary["ess_bulk"].min()), f">= {ESS_MIN}", summary["ess_bulk"].min() >= ESS_MIN),
-        ("min tail ESS", float(summary["ess_tail"].min()), f">= {ESS_MIN}", summary["ess_tail"].min() >= ESS_MIN),
-        ("divergences", divergences, f"<= {DIVERGENCES_MAX}", divergences <= DIVERGENCES_MAX),
-        ("min E-BFMI", ebfmi, f">= {EBFMI_MIN}", ebfmi >= EBFMI_MIN),
+        ("max R-hat (rank-normalised)", float(rhat.max()), f"<= {RHAT_MAX}", rhat.max() <= RHAT_MAX, rhat.idxmax()),
+        ("min bulk ESS", float(bulk.min()), f">= {ESS_MIN}", bulk.min() >= ESS_MIN, bulk.idxmin()),
+        ("min tail ESS", float(tail.min()), f">= {ESS_MIN}", tail.min() >= ESS_MIN, tail.idxmin()),
+        ("divergences", divergences, f"<= {DIVERGENCES_MAX}", divergences <= DIVERGENCES_MAX, ""),
+        ("min E-BFMI", float(bfmi.min()), f">= {EBFMI_MIN}", bfmi.min() >= EBFMI_MIN, f"chain {int(bfmi.argmin())}"),
         # Pareto-k is reported, not gated: a high k flags an influential race, not a failed fit.
-        ("max Pareto k (LOO)", max_k, f"<= {PARETO_K_MAX} (shown, not gated)", True),
+        ("max Pareto k (LOO)", max_k, f"<= {PARETO_K_MAX} (shown, not gated)", True, ""),
     ]
     betas = [v for v in var_names if v.startswith("beta_") and not v.endswith("_cycle")]
     if "log_prior" in idata.children and betas:
-        psense = float(prior_sensitivity(idata, betas, loo_var)["prior"].max())
+        table = prior_sensitivity(idata, betas, loo_var)
+        worst = table.loc[table["prior"].idxmax()]
         # Shown, not gated: sensitivity to the prior is information for the reader, not a failed fit.
-        rows.append(("max prior sensitivity (psense)", psense, f"<= {PSENSE_MAX} (shown, not gated)", True))
-    return pd.DataFrame(rows, columns=["check", "value", "threshold", "passed"])
+        rows.append(
+            ("max prior sensitivity (psense)", float(worst["prior"]), f"<= {PSENSE_MAX} (shown, not gated)", True,
+             str(worst["parameter"]))
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=["check", "value", "threshold", "passed", "where"])
+
+
+def failure_line(checks: pd.DataFrame, draws: int) -> str | None:
+    """One line naming the first failed check of a run (model, check, value, threshold, where) and what to do
+    about it, or None when every check passed."""
+    failed = checks[~checks.passed.astype(bool)]
+    if failed.empty:
+        return None
+    row = failed.iloc[0]
+    where = f" at {row['where']}" if isinstance(row.get("where"), str) and row["where"] else ""
+    check = str(row.get("check", "a check"))
+    advice = (
+        f"rerun with more draws, e.g. make fit DRAWS={2 * draws}"
+        if check.startswith(("max R-hat", "min bulk", "min tail"))
+        else "see the report's diagnostics appendix; a higher target_accept or a reparameterisation may help"
+    )
+    more = f" (and {len(failed) - 1} more failed check(s) in diagnostics.csv)" if len(failed) > 1 else ""
+    value = row.get("value", "?")
+    value = f"{value:.4g}" if isinstance(value, float) else str(value)
+    model = row.get("model", "?")
+    return f"check failed: {model}: {check} = {value} (needs {row.get('threshold', '?')}){where}; {advice}{more}"
 
 
 def compute_loo(idata, var_name: str):

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 
 from model import models
-from model.models.base import Inputs, load_inputs
+from model.importance import INNER_DRAWS, Reweighted, as_idata, khat_threshold, marginal_log_lik, reweight
+from model.models.base import Inputs, load_inputs, posterior_draws
 from model.models.head_to_head import head_to_head_probabilities
 from model.models.vote_share import MIN_TRAINING_RACES, race_cycles
 from model.priors import Prior
+from model.progress import Progress
 from model.sampling import SamplerSettings, sample_each
 
 __all__ = [
@@ -153,59 +155,134 @@ def leave_one_cycle_out(
     names=None,
     workers: int = 1,
     scheduler: str | None = None,
+    fitted: dict | None = None,
+    exact: bool = False,
+    progress: bool = False,
 ):
-    """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary).
+    """Per held-out cycle and model: predictions of who finished first; returns (per-race rows, summary, folds).
 
     source: a raw data directory or the model inputs; names: the registered models to score (default all);
-    workers, scheduler: the folds of each model fitted over that many processes or a Dask cluster (sample_each).
-    Each model is compiled once with per-race likelihood weights and fitted once per fold with the held-out
-    cycle's weights set to 0 (model.loco_update): its races then get a new cycle effect from the fitted cycle
-    distribution and the district effects learnt from other cycles, as a refit without them would
-    (sample_each). Folds are visited in cycle order and models in registry order within a fold, so the
-    random draws behind P(first) do not depend on which models are registered after, nor (drawn here, after
-    sampling) on the number of workers."""
+    fitted: each model's full-data posterior by name. A fold of a fitted model is first computed by PSIS from
+    that posterior, with the held-out cycle's own parameters integrated out of the ratio (importance.py,
+    psis_held_out_cycle); a fold whose k-hat is over the threshold for its draw count, every fold of a model
+    without a full posterior or without the numpy twins PSIS needs, and every fold when exact=True, is refitted.
+    A refit is the model compiled once with per-race likelihood weights and fitted once per fold with the
+    held-out cycle's weights set to 0 (model.loco_update): its races then get a new cycle effect from the
+    fitted cycle distribution and the district effects learnt from other cycles (sample_each; workers,
+    scheduler: over that many processes or a Dask cluster). Folds are visited in cycle order and models in
+    registry order within a fold, so the random draws behind P(first) do not depend on which models are
+    registered after, nor (drawn here, after sampling) on the number of workers. The third table records per
+    model and fold its method (psis or refit), k-hat and the effective sample size of its weights."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
     folds = loco_folds(inputs)
-    fits = {}
+    fits, fold_rows, plans = {}, [], []
     for _position, model in models.bayesian(names):
         if model.cannot_run(inputs):
             continue
         usable = [(k, c, u) for k, c in folds if (u := model.loco_update(inputs, c)) is not None]
-        if not usable:
-            continue
+        if usable:
+            plans.append((model, usable))
+    bar = Progress("leave-one-cycle-out", sum(len(u) for _m, u in plans)) if progress else None
+    for model, usable in plans:
+        approx: dict[int, Reweighted] = {}
+        idata = (fitted or {}).get(model.name)
+        if idata is not None and not exact:
+            for k, c, _u in usable:
+                rng = np.random.default_rng([seed, model.loco_seed_offset, k])
+                r = psis_held_out_cycle(model, idata, inputs, c, rng)
+                if r is not None:
+                    fold_rows.append({"model": model.name, "cycle": c, "khat": r.khat, "ess": r.ess})
+                    if r.khat <= khat_threshold(len(r.draws["concentration"])):
+                        approx[c] = r
+                        if bar:
+                            bar.step(f"{model.name} {c} by PSIS (k-hat {r.khat:.2f})")
+        refit = [(k, c, u) for k, c, u in usable if c not in approx]
         draws_by_fold = sample_each(
             model.build(inputs, priors, weighted=True),
-            [u for _k, _c, u in usable],
-            [seed + model.loco_seed_offset + k for k, _c, _u in usable],
+            [u for _k, _c, u in refit],
+            [seed + model.loco_seed_offset + k for k, _c, _u in refit],
             settings,
             workers,
             scheduler,
         )
-        fits[model.name] = (model, {c for _k, c, _u in usable}, draws_by_fold)
+        fits[model.name] = (model, {c for _k, c, _u in usable}, approx, draws_by_fold)
     rows, hits = [], []
     rng = np.random.default_rng(seed)
     for _k, cycle in folds:
         held_out = (data.frame.cycle == cycle).to_numpy()
         frame = data.frame[held_out]
-        probs = {}
-        for name, (model, cycles, draws_by_fold) in fits.items():
-            if cycle in cycles:
-                idata = next(draws_by_fold)
-                probs[name] = model.p_first(idata, inputs, held_out, rng)
-                h = model.interval_hits(idata, inputs, race_cycles(inputs) == cycle, rng)
-                if h is not None:
-                    hits.append(h.assign(model=name, cycle=cycle))
+        probs, method = {}, {}
+        for name, (model, cycles, approx, draws_by_fold) in fits.items():
+            if cycle not in cycles:
+                continue
+            if cycle in approx:
+                idata, method[name] = as_idata(approx[cycle].draws), "psis"
+            else:
+                idata, method[name] = next(draws_by_fold), "refit"
+                if bar:
+                    bar.step(f"{name} {cycle} refitted")
+            probs[name] = model.p_first(idata, inputs, held_out, rng)
+            h = model.interval_hits(idata, inputs, race_cycles(inputs) == cycle, rng)
+            if h is not None:
+                hits.append(h.assign(model=name, cycle=cycle))
         probs.update(all_baselines(frame, data.frame[~held_out], cr))
         for model_name, p in probs.items():
             rows.append(
                 frame[["race_id", "candidate_id", "rank"]].assign(
-                    cycle=cycle, model=model_name, p_first=p, first=(frame["rank"] == 1).astype(int).to_numpy()
+                    cycle=cycle,
+                    model=model_name,
+                    p_first=p,
+                    first=(frame["rank"] == 1).astype(int).to_numpy(),
+                    method=method.get(model_name, "baseline"),
                 )
             )
     per_candidate = pd.concat(rows, ignore_index=True)
     runoff = set(cr.race_id[cr["round"].isin(["general", "special_general"])])
-    return per_candidate, summarise(per_candidate, runoff, pd.concat(hits) if hits else None)
+    folds_table = _folds_table(per_candidate, fold_rows, "cycle")
+    return per_candidate, summarise(per_candidate, runoff, pd.concat(hits) if hits else None), folds_table
+
+
+def _folds_table(per_candidate: pd.DataFrame, fold_rows: list[dict], unit: str) -> pd.DataFrame:
+    """Per model and fold (cycle or election date): how it was computed, with the k-hat and ESS of PSIS where
+    it was tried (a refit after a high k-hat keeps the k-hat that sent it to a refit)."""
+    used = per_candidate[per_candidate.method != "baseline"].drop_duplicates(["model", unit])[["model", unit, "method"]]
+    tried = pd.DataFrame(fold_rows, columns=["model", unit, "khat", "ess"])
+    return used.merge(tried, on=["model", unit], how="left").reset_index(drop=True)
+
+
+def psis_held_out_cycle(model, idata, inputs: Inputs, cycle: int, rng: np.random.Generator) -> Reweighted | None:
+    """The model's posterior without one cycle's races, by PSIS from the full posterior: each draw weighted by
+    1 / p(the cycle's races | the other parameters), with the cycle's own parameters (its slope deviations, the
+    candidates seen only then) integrated over their population by INNER_DRAWS Monte Carlo draws; then the
+    predictive draws with those own parameters drawn afresh. None when the model lacks the numpy twins.
+
+    Naive PSIS of the conditional likelihood (own parameters fixed at their full-data values) is optimistic:
+    those parameters were fitted to the very races held out. Latent money stays at its full-data draws: its
+    reported figures stay in a refit, and they, not the votes, pin it for most candidates."""
+    post = _thinned(posterior_draws(idata))
+    race_mask = race_cycles(inputs) == cycle
+    if model.race_log_lik_draws(post, inputs) is None:
+        return None
+    per_inner, kept = [], None
+    for m in range(INNER_DRAWS):
+        redrawn = model.redraw_cycle_own(post, inputs, cycle, rng)
+        if redrawn is None:
+            return None
+        per_inner.append(model.race_log_lik_draws(redrawn, inputs)[:, race_mask].sum(axis=1))
+        kept = redrawn if m == 0 else kept
+    log_marginal = marginal_log_lik(np.stack(per_inner))
+    return reweight(model.predictive_draws(kept, inputs), -log_marginal, rng)
+
+
+MAX_PSIS_DRAWS = 4000  # thinned to at most this many draws: enough for PSIS, and each fold recomputes eta 24 times
+
+
+def _thinned(post: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every k-th draw so that at most MAX_PSIS_DRAWS remain."""
+    n = len(next(iter(post.values())))
+    step = int(np.ceil(n / MAX_PSIS_DRAWS))
+    return {k: v[::step] for k, v in post.items()}
 
 
 def summarise(per_candidate: pd.DataFrame, runoff: set[str], hits: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -231,13 +308,20 @@ def runoff_forecast(
     names=None,
     workers: int = 1,
     scheduler: str | None = None,
+    exact: bool = False,
+    progress: bool = False,
 ):
-    """Each runoff predicted from a fit to every race-round before it, its own primary included (what a
-    campaign knows in March), by the main model and every registered model that asks to be compared there
-    (BayesModel.runoff_forecast), beside the baselines; returns (per-candidate rows, summary).
+    """Each runoff predicted from a fit to every race-round before its election date, its own primary included
+    (what a campaign knows in March), by the main model and every registered model that asks to be compared there
+    (BayesModel.runoff_forecast), beside the baselines; returns (per-candidate rows, summary, dates).
 
-    names: the registered models fitted in this run (default all); a model must also support train_update;
-    workers, scheduler: as in leave_one_cycle_out."""
+    Runoffs on one date share their training set, so there is one posterior per date. Approximate
+    leave-future-out (Bürkner, Gabry & Vehtari 2020): the first date is fitted exactly; each later date reweights
+    the last exact fit by the likelihood of the race-rounds added since (PSIS), and is refitted exactly, becoming
+    the new reference, when k-hat exceeds 0.7 (every date with exact=True, or for a model without the numpy
+    twins). names: the registered models fitted in this run (default all); a model must also support
+    train_update; workers, scheduler: as in leave_one_cycle_out (the exact fits run one at a time here, since
+    each decides whether the next date needs one)."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
     per_race = data.frame.drop_duplicates("race_id").set_index("race_id").loc[data.race_ids]
@@ -248,31 +332,71 @@ def runoff_forecast(
         if per_race["round"].iloc[k] in ("general", "special_general")
         and (dates < dates[k]).sum() >= MIN_TRAINING_RACES
     ]
-    fits = {}
+    election_dates = sorted({dates[k] for k in runoffs})
+    by_date: dict[str, dict] = {}
+    date_rows = []
+    plans = []
     for _position, model in models.bayesian(names):
         if not (model.runoff_forecast or model.name == models.main_name()) or model.cannot_run(inputs):
             continue
-        updates = [model.train_update(inputs, dates < dates[k]) for k in runoffs]
-        if not runoffs or any(u is None for u in updates):
-            continue
-        seeds = [seed + 200 + model.loco_seed_offset + k for k in runoffs]
+        updates = [model.train_update(inputs, dates < d) for d in election_dates]
+        if election_dates and all(u is not None for u in updates):
+            plans.append((model, updates))
+    bar = Progress("runoff forecast", sum(len(u) for _m, u in plans)) if progress else None
+    for model, updates in plans:
         pm_model = model.build(inputs, priors, weighted=True)
-        fits[model.name] = (model, sample_each(pm_model, updates, seeds, settings, workers, scheduler))
+        reference = None  # (date index, posterior draws) of the last exact fit
+        for i, (d, update) in enumerate(zip(election_dates, updates, strict=True)):
+            r = None
+            if reference is not None and not exact:
+                added = (dates >= election_dates[reference[0]]) & (dates < d)
+                ll = model.race_log_lik_draws(reference[1], inputs)
+                if ll is not None:
+                    rng = np.random.default_rng([seed, 200 + model.loco_seed_offset, i])
+                    r = reweight(model.predictive_draws(reference[1], inputs), ll[:, added].sum(axis=1), rng)
+            row = {"model": model.name, "date": d, "khat": r.khat if r else np.nan, "ess": r.ess if r else np.nan}
+            if r is not None and r.khat <= LFO_KHAT:
+                by_date.setdefault(model.name, {})[d] = (model, as_idata(r.draws))
+                date_rows.append({**row, "method": "psis"})
+            else:
+                fit_seed = seed + 200 + model.loco_seed_offset + i
+                idata = next(sample_each(pm_model, [update], [fit_seed], settings, workers, scheduler))
+                draws = _thinned(posterior_draws(idata))
+                reference = (i, draws)
+                by_date.setdefault(model.name, {})[d] = (model, idata)
+                date_rows.append({**row, "method": "refit"})
+            if bar:
+                bar.step(f"{model.name} {d} by {date_rows[-1]['method']}")
     rng = np.random.default_rng(seed + 1)
     rows = []
+    method_of = {(r["model"], r["date"]): r["method"] for r in date_rows}
     for k in runoffs:
         test_rows = data.race_idx == k
         frame = data.frame[test_rows]
-        probs = {name: model.p_first(next(it), inputs, test_rows, rng) for name, (model, it) in fits.items()}
+        probs = {name: m.p_first(idata, inputs, test_rows, rng) for name, (m, idata) in _at(by_date, dates[k])}
         probs.update(all_baselines(frame, data.frame[(dates < dates[k])[data.race_idx]], cr))
         for name, p in probs.items():
             rows.append(
                 frame[["race_id", "candidate_id", "rank"]].assign(
-                    model=name, p_first=p, first=(frame["rank"] == 1).astype(int).to_numpy()
+                    model=name,
+                    p_first=p,
+                    first=(frame["rank"] == 1).astype(int).to_numpy(),
+                    date=dates[k],
+                    method=method_of.get((name, dates[k]), "baseline"),
                 )
             )
     if not rows:
-        return pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     per_candidate = pd.concat(rows, ignore_index=True)
     summary = summarise(per_candidate, set(per_candidate.race_id))
-    return per_candidate, summary.query("scope == 'all races'").assign(scope="runoff forecast")
+    dates_table = pd.DataFrame(date_rows, columns=["model", "date", "method", "khat", "ess"])
+    return per_candidate, summary.query("scope == 'all races'").assign(scope="runoff forecast"), dates_table
+
+
+# Bürkner, Gabry & Vehtari (2020) refit when k-hat exceeds 0.7 in approximate leave-future-out.
+LFO_KHAT = 0.7
+
+
+def _at(by_date: dict[str, dict], date) -> list[tuple[str, tuple]]:
+    """(model name, (model, posterior)) of every model's fit for one election date, in registry order."""
+    return [(name, fits[date]) for name, fits in by_date.items() if date in fits]

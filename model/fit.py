@@ -27,7 +27,8 @@ from model.diagnostics import check_table
 from model.errors import UserError
 from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
 from model.figures import PRESETS, calibration_figure, write_figures
-from model.models.base import BayesModel, Inputs, draws, load_inputs
+from model.importance import as_idata, khat_threshold, reweight_to_priors
+from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
 from model.points import points_effects
 from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
 from model.provenance import (
@@ -148,12 +149,15 @@ def model_effects(model: BayesModel, idata, inputs: Inputs, reference_usd: float
 
 def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
     """Effects of the main model under the run's priors and under every preset, to show how much the
-    conclusions depend on the priors (the presets' fits spread over result["workers"] processes, or the Dask
-    cluster at result["scheduler"])."""
+    conclusions depend on the priors. Each preset is first reached by PSIS reweighting of the run's posterior
+    (the ratio of the two priors); a preset whose k-hat is over the threshold, or every preset when
+    result["exact"], is refitted (over result["workers"] processes, or the Dask cluster at result["scheduler"]).
+    The method and k-hat of each preset are columns of the table."""
     name = result["main_model"]
-    model, inputs = result["models"][name], result["inputs"]
-    frames = [model_effects(model, result["idata"][name], inputs, reference_usd, "this run")]
-    presets, jobs = [], []
+    model, inputs, idata = result["models"][name], result["inputs"], result["idata"][name]
+    frames = [model_effects(model, idata, inputs, reference_usd, "this run").assign(method="fit", khat=np.nan)]
+    post = posterior_draws(idata)
+    presets, jobs, khats = [], [], {}
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
@@ -162,12 +166,22 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
         except UserError as err:  # e.g. a preset with priors for another electorate's endorsers
             result["skipped"][f"prior sweep: {preset}"] = str(err)
             continue
+        r = reweight_to_priors(post, result["priors"], priors, np.random.default_rng([seed, 50, i]))
+        khats[preset] = r.khat
+        if r.khat <= khat_threshold(
+            len(r.draws["concentration"] if "concentration" in r.draws else post[next(iter(post))])
+        ) and not result.get("exact"):
+            effects = model_effects(model, as_idata(r.draws), inputs, reference_usd, preset)
+            frames.append(effects.assign(method="psis", khat=r.khat))
+            continue
         presets.append(preset)
         jobs.append((model.build(inputs, priors), seed + 50 + i))
     task = partial(_sample_models, result["secondary"])
     fits = parallel.map_chunks(task, jobs, *_engine(result))
-    for preset, idata in zip(presets, fits, strict=True):
-        frames.append(model_effects(model, idata, inputs, reference_usd, preset))
+    for preset, fit in zip(presets, fits, strict=True):
+        frames.append(
+            model_effects(model, fit, inputs, reference_usd, preset).assign(method="refit", khat=khats[preset])
+        )
     return pd.concat(frames).rename(columns={"model": "priors"}).assign(model=name)
 
 
@@ -195,11 +209,13 @@ def run_fit(
     skip: frozenset[str] = frozenset(),
     workers: int = 1,
     scheduler: str | None = None,
+    exact: bool = False,
 ) -> tuple[Path, bool]:
     """Fit everything (or the named models) into runs/<run-id>/ (reusing a finished run with the same inputs),
     leaving out the secondary steps named in skip (keys of SKIPPABLE); return the run directory and whether every
     gated diagnostic passed. workers, scheduler: processes (or a Dask cluster) for leave-one-cycle-out, the runoff
-    forecast and the prior sweep."""
+    forecast and the prior sweep. exact: refit every fold, date and preset instead of importance sampling
+    (`make validate` compares the two)."""
     settings = settings or SamplerSettings()
     unknown = set(skip) - set(SKIPPABLE)
     if unknown:
@@ -223,6 +239,7 @@ def run_fit(
         "models": sorted(models_to_fit) if models_to_fit else "all",
         "skip": sorted(skip),
         "lock": lock_state()["lock_sha256"],  # other locked versions may give other numbers: a new run
+        "exact": exact,  # every held-out number refitted: other numbers, another run
         # Not workers or scheduler: each fit keeps its seed and every later random draw stays in this process, so
         # the numbers do not depend on them (tests/test_parallel.py); a run is reused whatever they are.
     }
@@ -235,7 +252,7 @@ def run_fit(
         return run_dir, manifest["diagnostics_passed"]
     t0 = time.perf_counter()
     result = fit_models(raw_dir, priors, seed, settings, progress, models_to_fit)
-    result.update(priors_name=priors_name, workers=workers, scheduler=scheduler)
+    result.update(priors_name=priors_name, workers=workers, scheduler=scheduler, exact=exact)
     for step in skip:
         result[SKIPPABLE[step]] = False
         result["skipped"][SKIPPABLE[step]] = f"left out on request (--skip {step})"
@@ -262,6 +279,7 @@ def run_fit(
             "wall_seconds": {**result["wall_s"], "total": round(time.perf_counter() - t0, 2)},
             "workers": workers,  # the wall times depend on them, the numbers do not
             "scheduler": scheduler,
+            "exact_refits": exact,
             "diagnostics_passed": passed,
             "main_model": result["main_model"],
             "models": models_manifest(result),
@@ -278,8 +296,6 @@ def run_fit(
             shutil.rmtree(staged)
     atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
-    if strict and not passed:
-        print(f"diagnostics failed; see {run_dir / 'diagnostics.csv'}", file=sys.stderr)
     return run_dir, passed
 
 
@@ -375,20 +391,37 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
         if reason:
             result["skipped"]["leave_one_cycle_out"] = reason
         else:
-            per_candidate, summary = leave_one_cycle_out(
-                inputs, result["priors"], seed, result["secondary"], result["names"], *_engine(result)
+            per_candidate, summary, folds = leave_one_cycle_out(
+                inputs,
+                result["priors"],
+                seed,
+                result["secondary"],
+                result["names"],
+                *_engine(result),
+                fitted=result["idata"],
+                exact=result.get("exact", False),
+                progress=True,
             )
             per_candidate.to_csv(out / "loco-predictions.csv", index=False)
             summary.to_csv(out / "loco-summary.csv", index=False)
+            folds.to_csv(out / "loco-folds.csv", index=False)
             calibration_figure(out / "figures", per_candidate, calibration_compared(result, summary))
     result["wall_s"]["leave_one_cycle_out"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     if result.get("runoff_forecast", True) and main is not None:
-        per_candidate, summary = runoff_forecast(
-            inputs, result["priors"], seed, result["secondary"], result["names"], *_engine(result)
+        per_candidate, summary, dates = runoff_forecast(
+            inputs,
+            result["priors"],
+            seed,
+            result["secondary"],
+            result["names"],
+            *_engine(result),
+            exact=result.get("exact", False),
+            progress=True,
         )
         if len(per_candidate):
             per_candidate.to_csv(out / "runoff-forecast-predictions.csv", index=False)
             summary.to_csv(out / "runoff-forecast-summary.csv", index=False)
+            dates.to_csv(out / "runoff-forecast-dates.csv", index=False)
     result["wall_s"]["runoff_forecast"] = round(time.perf_counter() - t0, 2)
     return bool(checks.passed.all()) if len(checks) else False

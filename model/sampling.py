@@ -15,7 +15,6 @@ import numpy as np
 import pymc as pm
 import pytensor
 
-
 from model import parallel
 from model.samplers import JAX_SAMPLERS, SAMPLERS, jax_device, require_sampler
 

@@ -252,7 +252,9 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
         return iter([oracle_fit if kind == "vote_share" else no_info_fit] * len(updates))
 
     monkeypatch.setattr(evaluate, "sample_each", oracle)
-    per_candidate, summary = evaluate.leave_one_cycle_out(RAW, DEFAULT_PRIORS, 1, SamplerSettings(chains=1, draws=20))
+    per_candidate, summary, _folds = evaluate.leave_one_cycle_out(
+        RAW, DEFAULT_PRIORS, 1, SamplerSettings(chains=1, draws=20)
+    )
     race_cycle = cr.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
     folds = sorted(set(per_candidate.cycle))
     assert folds == sorted(c for c in data.cycles if (race_cycle != c).sum() >= 5)

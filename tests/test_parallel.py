@@ -43,8 +43,8 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 def _evaluation(inputs, seed: int, workers: int) -> dict[str, pd.DataFrame]:
     """Leave-one-cycle-out and runoff-forecast tables of one model."""
-    loco, loco_summary = leave_one_cycle_out(inputs, DEFAULT_PRIORS, seed, FEW, [CHEAP], workers=workers)
-    runoff, runoff_summary = runoff_forecast(inputs, DEFAULT_PRIORS, seed, FEW, [CHEAP], workers=workers)
+    loco, loco_summary, _folds = leave_one_cycle_out(inputs, DEFAULT_PRIORS, seed, FEW, [CHEAP], workers=workers)
+    runoff, runoff_summary, _dates = runoff_forecast(inputs, DEFAULT_PRIORS, seed, FEW, [CHEAP], workers=workers)
     return {"loco": loco, "loco summary": loco_summary, "runoff": runoff, "runoff summary": runoff_summary}
 
 
@@ -61,7 +61,7 @@ def test_parallel_leave_one_cycle_out_and_runoff_forecast_give_the_serial_tables
         assert_same(two[name], table)
     # The comparison above can fail: other fit seeds, other predictions (leave-one-cycle-out only, which shares
     # the fan-out with the runoff forecast; a second forecast would add a minute).
-    other_seed, _summary = leave_one_cycle_out(inputs, DEFAULT_PRIORS, 6, FEW, [CHEAP], workers=2)
+    other_seed, _summary, _folds = leave_one_cycle_out(inputs, DEFAULT_PRIORS, 6, FEW, [CHEAP], workers=2)
     with pytest.raises(AssertionError):
         assert_same(other_seed, serial["loco"])
 

@@ -197,6 +197,22 @@ class BayesModel:
         """P(most votes in its race) for each held-out candidate row."""
         raise NotImplementedError
 
+    def race_log_lik_draws(self, post: dict[str, np.ndarray], inputs: Inputs) -> np.ndarray | None:
+        """Log-likelihood of each race-round per posterior draw (draw, race), or None: then the held-out fits
+        (leave-one-cycle-out, the runoff forecast) are exact refits, never importance sampling."""
+        return None
+
+    def redraw_cycle_own(
+        self, post: dict[str, np.ndarray], inputs: Inputs, cycle: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray] | None:
+        """post with the parameters only one cycle's races inform (its group deviations, candidates seen only
+        then) drawn afresh from their population given each draw's scales, or None when the model cannot."""
+        return None
+
+    def predictive_draws(self, post: dict[str, np.ndarray], inputs: Inputs) -> dict[str, np.ndarray]:
+        """The draws p_first and interval_hits read, recomputed from post (default: post itself)."""
+        return post
+
     def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
         """Main-model tables, by file stem (none by default)."""
         return {}

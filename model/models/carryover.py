@@ -273,6 +273,24 @@ class VoteShareCarryover(VoteShareLatent):
             carried = carried + beta * data.endorsement[:, k] * cd.electorate_change[data.race_idx]
         return np.where(cd.runoff > 0, carried, fresh)
 
+    def redraw_cycle_own(
+        self, post: dict[str, np.ndarray], inputs: Inputs, cycle: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The cycle's slope deviations and the strengths of candidates who ran only in that cycle, redrawn
+        from their population (standard normal, or Student-t for the heavy-tailed variant)."""
+        out = super().redraw_cycle_own(post, inputs, cycle, rng)
+        data = inputs.data
+        cd = carryover_data(data)
+        in_cycle = (data.frame.cycle == cycle).to_numpy()
+        elsewhere = np.zeros(len(cd.candidates), dtype=bool)
+        elsewhere[cd.candidate_idx[~in_cycle]] = True
+        only = np.setdiff1d(np.unique(cd.candidate_idx[in_cycle]), np.flatnonzero(elsewhere))
+        z = np.array(post["z_candidate"], copy=True)
+        shape = (len(z), len(only))
+        z[:, only] = rng.standard_normal(shape) if self.noise == "normal" else rng.standard_t(NU_CANDIDATE, shape)
+        out["z_candidate"] = z
+        return out
+
     def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
         """Primaries and runoffs jointly: every round's shares (and the money figures) as the latent model draws
         them, then each linked runoff again from its simulated primary (carry-over and consolidation use the

@@ -363,6 +363,27 @@ class VoteShareModel(BayesModel):
         """P(most votes) of the held-out candidate rows under the Dirichlet predictive."""
         return p_first(draws(idata, "eta"), draws(idata, "concentration"), inputs.data, rng)[held_out]
 
+    def race_log_lik_draws(self, post: dict[str, np.ndarray], inputs: Inputs) -> np.ndarray:
+        """Dirichlet log-likelihood of each race-round (draw, race) at eta recomputed from post."""
+        return dirichlet_loglik(self.eta_draws(post, inputs.data), post["concentration"], inputs.data)
+
+    def redraw_cycle_own(
+        self, post: dict[str, np.ndarray], inputs: Inputs, cycle: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The cycle's deviations of both money slopes redrawn: z ~ N(0, 1) (the numpy twin reads the
+        standardised z_cycle_<stance> whether the fit centred that group or not)."""
+        k = list(inputs.data.cycles).index(cycle)
+        out = dict(post)
+        for stance in ("support", "oppose"):
+            z = np.array(post[f"z_cycle_{stance}"], copy=True)
+            z[:, k] = rng.standard_normal(len(z))
+            out[f"z_cycle_{stance}"] = z
+        return out
+
+    def predictive_draws(self, post: dict[str, np.ndarray], inputs: Inputs) -> dict[str, np.ndarray]:
+        """eta recomputed from post, and the concentration: all that p_first and interval_hits read."""
+        return {"eta": self.eta_draws(post, inputs.data), "concentration": post["concentration"]}
+
     # ------------------------------------------------------------ main-model products
 
     def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:

@@ -137,6 +137,9 @@ def load_run(run_dir: Path) -> Run:
         "model-comparison",
         "runoff-forecast-summary",
         "runoff-forecast-predictions",
+        # How each held-out fold, forecast date and prior preset was computed (PSIS or refit, with k-hat).
+        "loco-folds",
+        "runoff-forecast-dates",
     )
     tables = {n: read_csv_if(run_dir / f"{n}.csv") for n in (*names, *extra)}
     records_models = "models" in manifest

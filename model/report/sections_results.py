@@ -216,12 +216,12 @@ def section_priors(run: Run, others: list[Run]) -> list[Block]:
         presets = list(dict.fromkeys(sweep.priors))
         blocks.append(
             Para(
-                f"The main model refitted under each prior preset in this run ('this run' = `{preset}`, full "
-                "settings; the other presets with fewer draws). If the columns agree, the data, not the priors, "
-                "drive the conclusions."
+                f"The main model under each prior preset ('this run' = `{preset}`). If the columns agree, the data, "
+                "not the priors, drive the conclusions. " + _sweep_methods(sweep)
             )
         )
-        blocks.append(effects_table(sweep.drop(columns="model").rename(columns={"priors": "model"}), presets))
+        sweep = sweep.drop(columns=[c for c in ("model", "method", "khat") if c in sweep])
+        blocks.append(effects_table(sweep.rename(columns={"priors": "model"}), presets))
     elif others:
         main = main_model(run)
         frames = [run.tables["effects"].loc[lambda f: f.model == main].assign(model=preset)]
@@ -255,6 +255,18 @@ def section_priors(run: Run, others: list[Run]) -> list[Block]:
         name = png.stem.removeprefix("prior_predictive-")
         blocks.append(Figure(png, f"Prior predictive check of the `{name}` preset."))
     return blocks
+
+
+def _sweep_methods(sweep: pd.DataFrame) -> str:
+    """One sentence: how each other preset was reached (PSIS reweighting of this run's draws, or a refit)."""
+    if "method" not in sweep:
+        return "The other presets were refitted with fewer draws."
+    per = sweep[sweep.priors != "this run"].drop_duplicates("priors")
+    parts = []
+    for r in per.itertuples():
+        how = "reweighting this run's draws" if r.method == "psis" else "a refit"
+        parts.append(f"`{r.priors}` by {how} (PSIS k-hat {r.khat:.2f})")
+    return ("Other presets: " + "; ".join(parts) + ". A k-hat above 0.7 sends a preset to a refit.") if parts else ""
 
 
 def section_claims(run: Run, claims: list[dict], data: pd.DataFrame) -> list[Block]:
