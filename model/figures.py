@@ -19,6 +19,7 @@ from model.diagnostics import user_prior_names
 from model.errors import UserError
 from model.points import points_effects, regression_effects
 from model.priors import load_priors, resolve_preset
+from model.progress import Progress
 from model.terms import load_terms
 
 PRESETS = ("default", "skeptical", "literature")
@@ -213,11 +214,13 @@ FIGURE_KINDS = {"ppc_race": lambda out, name, idata, inputs: race_ppc_figure(out
 def write_figures(out: Path, result: dict) -> None:
     """Every figure of a run into out/."""
     out.mkdir(parents=True, exist_ok=True)
+    bar = Progress("figures", len(result["idata"]) + 1)
     for name, idata in result["idata"].items():
         model = result["models"][name]
         diagnostic_figures(out, model, idata, result["inputs"])
         for kind in model.figure_kinds:
             FIGURE_KINDS[kind](out, name, idata, result["inputs"])
+        bar.step(f"diagnostics of {name}")
     run = out.parent
     effects = pd.read_csv(run / "effects.csv")
     if not effects.empty:
@@ -230,6 +233,7 @@ def write_figures(out: Path, result: dict) -> None:
             prior_predictive_figure(out, result, preset, seed=1000 + i)
     if (run / "decomposition.csv").is_file():
         decomposition_figure(out, pd.read_csv(run / "decomposition.csv"))
+    bar.step("effects, prior predictive and decomposition")
 
 
 def decomposition_figure(out: Path, table: pd.DataFrame) -> None:

@@ -103,12 +103,14 @@ def fit_models(
     out: dict = {"inputs": inputs, "cr": inputs.cr, "h2h": inputs.h2h, "data": inputs.data}
     out.update(idata={}, checks={}, wall_s={}, skipped={}, models={}, names=names)
     out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
-    for position, model in models.bayesian(names):
+    chosen = models.bayesian(names)
+    for k, (position, model) in enumerate(chosen, start=1):
         reason = model.cannot_run(inputs)
         if reason:
             out["skipped"][model.name] = reason
             print(f"  {model.name}: skipped ({reason})", file=sys.stderr)
             continue
+        print(f"  fitting model {k}/{len(chosen)}: {model.name}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         idata = fit_one(model, position, inputs, priors, seed, settings, rng, progress)
         out["wall_s"][model.name] = round(time.perf_counter() - t0, 2)

@@ -13,7 +13,18 @@ from model.cli import main
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model"
 # Modules that orchestrate or render and must ask the registry instead of naming a model.
-PRODUCTS = ("fit.py", "evaluate.py", "sbc.py", "figures.py", "bench.py", "claims.py", "literature.py", "report")
+PRODUCTS = (
+    "fit.py",
+    "evaluate.py",
+    "importance.py",
+    "validate.py",
+    "sbc.py",
+    "figures.py",
+    "bench.py",
+    "claims.py",
+    "literature.py",
+    "report",
+)
 REPORT_MAX_LINES = 500
 
 
