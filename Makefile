@@ -34,6 +34,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python scripts
 	  $(PY) -m pip install -q -r requirements.lock && \
 	  $(PY) -m pip install -q --no-deps -e . && \
 	  $(PY) scripts/check-lock --exact
+	@echo "compiling the models once (PyTensor keeps the code on disk for every later fit)"
+	$(PY) -m model warm
 	@touch $@
 
 setup: $(VENV)/.installed ## create .venv with a Python >= 3.12 and install the locked versions + the package

@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
     sub.add_parser("models", help="list the registered models and classical estimators, one line each")
+    w = sub.add_parser("warm", help="compile every model of a default fit once, filling PyTensor's disk cache")
+    w.add_argument("--raw", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
     try:
         if args.command == "data":
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _fit(args)
         elif args.command == "models":
             print(models_listing())
+        elif args.command == "warm":
+            warm(args.raw)
         elif args.command == "report":
             from model.atomic import recover_all
             from model.report import write_report
@@ -151,6 +155,28 @@ def _validate(args: argparse.Namespace, settings, approx_dir: Path) -> int:
     bad = {label: int((~t.within_tolerance).sum()) for label, t in tables.items()}
     print(f"\ntolerance {TOLERANCE}; outside it: {bad}")
     return 0 if ok else 1
+
+
+def warm(raw: Path) -> None:
+    """Compile each model of a default fit on this data (make setup does it for the bundled data): PyTensor keeps
+    the numba code on disk, so the first `make fit` loads it instead of compiling (the numbers are the same
+    either way: tests/test_determinism.py)."""
+    import time
+
+    from model import models
+    from model.models.base import load_inputs
+    from model.priors import load_priors, resolve_preset
+    from model.sampling import compiled_nutpie
+    from model.terms import load_terms
+
+    inputs = load_inputs(raw)
+    priors = load_priors(resolve_preset("default"), load_terms(raw))
+    for _position, model in models.bayesian():
+        if model.cannot_run(inputs):
+            continue
+        t0 = time.perf_counter()
+        compiled_nutpie(model.build(inputs, priors))
+        print(f"compiled {model.name} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
 def models_listing() -> str:
