@@ -84,7 +84,7 @@ def edited(raw: Path, cycle: str, candidate: str, **cells: str) -> int:
     [
         ("2019", "jackie-goldberg", {"offices": ""}, "offices", "elected_office is yes but no office is named"),
         ("2013", "kate-anderson", {"source_ids": ""}, "source_ids", "needs a source id"),
-        ("2015", "ankur-patel", {"ballot_designation": "Teacher"}, "source_ids", "needs a source id"),
+        ("2024", "christian-flagg", {"ballot_designation": "Teacher"}, "source_ids", "needs a source id"),
         ("2013", "kate-anderson", {"offices": "City Council"}, "offices", "offices is filled but elected_office is no"),
         ("2013", "kate-anderson", {"elected_office": "maybe"}, "elected_office", "unknown value 'maybe'"),
         ("2013", "kate-anderson", {"candidate_id": "nobody-here"}, "candidate_id", "unknown candidate"),
@@ -131,7 +131,7 @@ def test_experienced_is_prior_office_other_than_the_seat_defended(bundled):
     assert row.loc[("2013-03-05-D2", "monica-garcia"), ["incumbent", "experienced"]].tolist() == [True, False]
     assert row.loc[("2020-03-03-D7", "mike-lansing"), ["incumbent", "experienced"]].tolist() == [False, True]
     assert row.loc[("2019-03-05-D5", "rocio-rivas"), "experienced"] == False  # noqa: E712 (numpy bool)
-    unknown = row.loc[("2015-03-03-D3", "ankur-patel")]
+    unknown = row.loc[("2024-03-05-D1", "christian-flagg")]
     assert not unknown.experienced and not unknown.experienced_known
     assert row.loc[("2015-03-03-D3", "carl-petersen"), "experienced_known"]
 
