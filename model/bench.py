@@ -325,6 +325,7 @@ def tile_vote_share(data: VoteShareData, k: int) -> VoteShareData:
         cycle_idx=np.tile(data.cycle_idx, k),
         district_idx=np.tile(data.district_idx, k),
         incumbent=np.tile(data.incumbent, k),
+        experienced=np.tile(data.experienced, k),
         endorsement=np.tile(data.endorsement, (k, 1)),
         log_support=np.tile(data.log_support, k),
         log_oppose=np.tile(data.log_oppose, k),

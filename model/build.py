@@ -338,6 +338,7 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         on=["cycle", "candidate_id"],
         how="left",
     )
+    df = df.assign(**experience_columns(df, t["candidate_quality"]))
     df["support_per_voter"] = df.support_usd / df.registered_voters
     df["oppose_per_voter"] = df.oppose_usd / df.registered_voters
     keep = [
@@ -377,8 +378,22 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "oppose_per_voter",
         "own_raised_usd",
         "own_spent_usd",
+        "experienced",
+        "experienced_known",
     ]
     return df[keep].sort_values(["date", "district", "rank", "candidate_id"]).reset_index(drop=True)
+
+
+def experience_columns(df: pd.DataFrame, quality: pd.DataFrame) -> dict[str, pd.Series]:
+    """experienced: held an elected office before the cycle other than the seat defended (candidate_quality.csv);
+    experienced_known: the table answers yes or no. A candidate it lacks or marks unknown is not experienced."""
+    answer = quality.set_index(["cycle", "candidate_id"]).elected_office
+    keys = pd.MultiIndex.from_arrays([df.cycle.astype(float), df.candidate_id])
+    found = answer.reindex(keys).to_numpy()
+    return {
+        "experienced": pd.Series(found == "yes", index=df.index),
+        "experienced_known": pd.Series(pd.Series(found).isin(["yes", "no"]).to_numpy(), index=df.index),
+    }
 
 
 def turnout_columns(df: pd.DataFrame) -> dict[str, pd.Series]:

@@ -45,6 +45,7 @@ class VoteShareData:
     cycle_idx: np.ndarray  # (candidate,)
     district_idx: np.ndarray  # (candidate,)
     incumbent: np.ndarray
+    experienced: np.ndarray  # (candidate,) 0/1 prior elected office other than the seat defended (unknown = 0)
     endorsement: np.ndarray  # (candidate, term) 0/1: endorsed by each term's endorser for this round
     terms: tuple[Term, ...]  # endorsement terms with at least one endorsed candidate among these rows
     log_support: np.ndarray  # plug-in log(1 + support $k)
@@ -126,6 +127,14 @@ def with_term_differences(h2h: pd.DataFrame, cr: pd.DataFrame, terms: tuple[Term
         b = flag[t.term].reindex(list(zip(h2h.race_id, h2h.candidate_b, strict=True))).to_numpy(dtype=int)
         out[f"d_{t.term}"] = a - b
     return out
+
+
+def experienced_indicator(rows: pd.DataFrame) -> np.ndarray:
+    """(row,) 0/1 prior elected office (data/README.md, candidate_quality.csv); 0 where candidate_races has no such
+    column (tables built before it) or the answer is unknown."""
+    if "experienced" not in rows:
+        return np.zeros(len(rows))
+    return rows.experienced.fillna(False).astype(bool).to_numpy(dtype=float)
 
 
 def log_money(usd: np.ndarray | pd.Series) -> np.ndarray:
@@ -236,6 +245,7 @@ def vote_share_data(
         cycle_idx=rows.cycle.astype(int).map({c: i for i, c in enumerate(cycles)}).to_numpy(),
         district_idx=rows.district.map(district_label).map({d: i for i, d in enumerate(districts)}).to_numpy(),
         incumbent=rows.incumbent.astype(float).to_numpy(),
+        experienced=experienced_indicator(rows),
         endorsement=endorsement,
         terms=used,
         log_support=log_money(rows.support_usd),

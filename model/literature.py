@@ -119,6 +119,20 @@ ANCHORS: tuple[Anchor, ...] = (
         "district turnout is known for few LAUSD races, all off-cycle",
     ),
     Anchor(
+        "Jacobson (1989), APSR 83(3); Jacobson & Kernell (1983); Ban, Llaudet & Snyder (2014), state legislatures",
+        "a challenger who has held elective office wins a few points more of the vote than one who has not",
+        "prior elected office",
+        2.0,
+        5.0,
+        True,
+        "both are points of vote share for a candidate with prior elected office against one without; Jacobson's are "
+        "US House challengers in two-party races, ours any LAUSD candidate in a multi-candidate nonpartisan race, at "
+        "an even race; the 2-5 point range is the usual reading of Jacobson's estimates, not a figure verified in the "
+        "stored sources (../shared/research/literature.md lists Jacobson's magnitudes as unverified)",
+        "ten candidate-rounds with prior office among 166 leave the estimate wide; a former office in a small city "
+        "(Bell, Gardena) may carry less name recognition across an LAUSD district than a House challenger's state seat",
+    ),
+    Anchor(
         "Ballotpedia school-board incumbency analysis 2014 (largest ~1,000 districts)",
         "contested incumbents won 70.9 % (all incumbents who ran: 78-83 % in 2013-2023)",
         INCUMBENT_WIN_RATE,

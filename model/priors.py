@@ -40,6 +40,10 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "normal", {"mu": 0.0, "sigma": 0.2}, "opposition IE against the candidate, per log(1+$k); >0 = backfire"
     ),
     "beta_incumbent": Prior("normal", {"mu": 0.0, "sigma": 0.5}, "incumbent on the ballot"),
+    # Same scale as incumbency: +/- 12 points at 50 % for 1 sd, room for Jacobson's few-point quality-challenger edge.
+    "beta_experienced": Prior(
+        "normal", {"mu": 0.0, "sigma": 0.5}, "held an elected office before the race, other than the seat defended"
+    ),
     "beta_turnout_support": Prior(
         "normal", {"mu": 0.0, "sigma": 0.25}, "extra support-IE effect per 10 points of turnout, per log(1+$k)"
     ),

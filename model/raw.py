@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from model.errors import DataError
-from model.schema import NUMERIC_KINDS, TABLES, UNITS, Column
+from model.schema import NUMERIC_KINDS, OPTIONAL_TABLES, TABLES, UNITS, Column
 
 # Percent shares and vote totals are compared with this tolerance (issue 2: 0.5 points).
 PCT_TOLERANCE_POINTS = 0.5
@@ -55,6 +55,10 @@ def read_table(raw_dir: Path, table: str) -> pd.DataFrame:
     """Read one raw CSV as strings, checking the header and that every row has the header's width."""
     path = Path(raw_dir) / f"{table}.csv"
     name = str(path)
+    if not path.exists() and table in OPTIONAL_TABLES:
+        frame = pd.DataFrame({"_row": pd.Series(dtype=int), **{c.name: pd.Series(dtype=str) for c in TABLES[table]}})
+        frame.attrs["path"] = name
+        return frame
     if not path.exists():
         raise DataError(name, "file is missing")
     reader = csv.reader(io.StringIO(_text(path), newline=""))
@@ -142,7 +146,8 @@ def _check_cells(frame: pd.DataFrame, table: str, source_ids: set[str]) -> None:
         if table == "sources":
             continue
         ids = [s for s in rec["source_ids"].split(";") if s]
-        has_number = any(rec[c.name] != "" for c in columns if c.kind in NUMERIC_KINDS)
+        # The cycle is a key, not a sourced figure (an unknown candidate_quality row has a cycle and no source).
+        has_number = any(rec[c.name] != "" for c in columns if c.kind in NUMERIC_KINDS and c.name != "cycle")
         if has_number and not ids:
             raise DataError(name, "row has numbers but no source id", rec["_row"], "source_ids")
         for sid in ids:
@@ -257,6 +262,7 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
     for table, cols in (
         ("endorsements", ["candidate_id"]),
         ("candidate_finance", ["candidate_id"]),
+        ("candidate_quality", ["candidate_id"]),
         ("spending", ["beneficiary_id", "target_id"]),
     ):
         frame = t[table]
@@ -271,6 +277,7 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
                             rec["_row"],
                             col,
                         )
+    check_candidate_quality(t["candidate_quality"], by_cycle)
     for rec in t["spending"].to_dict("records"):
         if pd.isna(rec["district"]):
             continue  # citywide aggregates may name no candidate
@@ -280,3 +287,25 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
             )
         if rec["stance"] == "oppose" and not rec["target_id"]:
             raise DataError(t["spending"].attrs["path"], "oppose figure names no target", rec["_row"], "target_id")
+
+
+def check_candidate_quality(quality: pd.DataFrame, by_cycle: dict[int, set[str]]) -> None:
+    """One row per candidate and cycle; a known answer or a designation cites a source; yes names the office."""
+    path = quality.attrs["path"]
+    seen: dict[tuple[int, str], int] = {}
+    for rec in quality.to_dict("records"):
+        key = (int(rec["cycle"]), rec["candidate_id"])
+        if key in seen:
+            raise DataError(
+                path, f"candidate {_q(key[1])} repeats line {seen[key]} for cycle {key[0]}", rec["_row"], "candidate_id"
+            )
+        seen[key] = rec["_row"]
+        known = rec["elected_office"] != "unknown" or rec["ballot_designation"]
+        if known and not rec["source_ids"]:
+            raise DataError(path, "a known office or a ballot designation needs a source id", rec["_row"], "source_ids")
+        if rec["elected_office"] == "yes" and not rec["offices"]:
+            raise DataError(path, "elected_office is yes but no office is named", rec["_row"], "offices")
+        if rec["elected_office"] != "yes" and rec["offices"]:
+            raise DataError(
+                path, f"offices is filled but elected_office is {rec['elected_office']}", rec["_row"], "offices"
+            )

@@ -11,6 +11,7 @@ OUTCOMES = ("won", "advanced", "lost")
 SIDES = ("union", "charter", "other", "all")
 STANCES = ("support", "oppose", "combined")
 BOUNDS = ("exact", "at_least", "approx")
+ELECTED_OFFICE = ("yes", "no", "unknown")
 SCOPES = (*ROUNDS, "cycle")
 # Units a money cell may be entered in; amounts are converted to dollars on load.
 UNITS = {"usd": 1.0, "kusd": 1_000.0, "musd": 1_000_000.0}
@@ -112,6 +113,23 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("as_of", "date", doc="date of the report"),
         Column("source_ids", "ids", doc="sources"),
     ),
+    "candidate_quality": (
+        Column("cycle", "int", doc="election year"),
+        Column("candidate_id", "candidate", doc="candidate"),
+        Column(
+            "elected_office",
+            "enum",
+            choices=ELECTED_OFFICE,
+            doc="held an elected office before the cycle other than the LAUSD seat they defend: yes, no or unknown",
+        ),
+        Column("offices", "str", required=False, doc="the elected office(s) held, when yes"),
+        Column("ballot_designation", "str", required=False, doc="ballot designation as a source prints it"),
+        Column("source_ids", "ids", required=False, doc="sources (required unless elected_office is unknown)"),
+        Column("notes", "str", required=False, doc="short notes"),
+    ),
 }
+
+# Tables a data directory may leave out: a missing file reads as a table with no rows.
+OPTIONAL_TABLES = ("candidate_quality",)
 
 NUMERIC_KINDS = ("int", "money", "pct")

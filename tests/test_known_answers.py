@@ -55,6 +55,7 @@ def tiny_data(log_support=(LN3, 0.0, 0.0, 0.0, 0.0), log_oppose=(LN3, 0.0, 0.0, 
         cycle_idx=np.zeros(5, dtype=int),
         district_idx=np.zeros(5, dtype=int),
         incumbent=zeros,
+        experienced=zeros,
         endorsement=np.zeros((5, 0)),
         terms=(),
         log_support=np.array(log_support),
@@ -83,7 +84,14 @@ def posterior(beta_support, beta_oppose, concentration) -> az.InferenceData:
         "beta_oppose": np.asarray(beta_oppose, float)[None],
         "concentration": np.full((1, n), float(concentration)),
     }
-    for name in ("beta_incumbent", "beta_utla", "beta_ccsa", "beta_turnout_utla", "beta_turnout_support"):
+    for name in (
+        "beta_incumbent",
+        "beta_experienced",
+        "beta_utla",
+        "beta_ccsa",
+        "beta_turnout_utla",
+        "beta_turnout_support",
+    ):
         post[name] = zero
     post["beta_oncycle_utla"] = zero
     for stance in ("support", "oppose"):

@@ -96,7 +96,8 @@ class VoteShareModel(BayesModel):
 
     The standard linear predictor (eta, built by `eta` and mirrored in numpy by `eta_draws`): log money
     (diminishing returns), support/oppose slopes partially pooled across cycles and districts, incumbency,
-    endorsements, turnout interactions (turnout imputed by its era mean where unknown) and an on-cycle x UTLA
+    prior elected office (candidate quality), endorsements, turnout interactions (turnout imputed by its era mean
+    where unknown) and an on-cycle x UTLA
     term. Race-level terms have no main effect: they cancel in the within-race softmax.
 
     To add a variant (e.g. candidate effects shared across rounds, a runoff reallocation term), subclass this
@@ -205,6 +206,7 @@ class VoteShareModel(BayesModel):
         the priors file lacks them)."""
         priors = with_term_defaults(priors, data.terms)
         b_incumbent = prior_rv("beta_incumbent", priors)
+        b_experienced = prior_rv("beta_experienced", priors)
         b_term = [prior_rv(f"beta_{t.term}", priors) for t in data.terms]
         interacting = [k for k, t in enumerate(data.terms) if t.turnout_interactions]
         b_turnout = {k: prior_rv(f"beta_turnout_{data.terms[k].term}", priors) for k in interacting}
@@ -221,6 +223,7 @@ class VoteShareModel(BayesModel):
         on_cycle = data.on_cycle[data.race_idx]
         # The terms are summed in this order: the sampler's draws depend on it through floating point.
         eta = slopes["support"] * log_support + slopes["oppose"] * log_oppose + b_incumbent * data.incumbent
+        eta = eta + b_experienced * data.experienced
         for k, b in enumerate(b_term):
             eta = eta + b * data.endorsement[:, k]
         for k, b in b_turnout.items():
@@ -264,6 +267,7 @@ class VoteShareModel(BayesModel):
             + slope["oppose"] * log_oppose
             + post["beta_incumbent"][:, None] * data.incumbent
         )
+        eta = eta + post["beta_experienced"][:, None] * data.experienced
         for k, t in enumerate(data.terms):
             eta = eta + post[f"beta_{t.term}"][:, None] * data.endorsement[:, k]
         interacting = [(k, t) for k, t in enumerate(data.terms) if t.turnout_interactions]
@@ -417,12 +421,14 @@ class VoteShareModel(BayesModel):
 
 
 def vote_share_effects(terms: tuple[Term, ...]) -> tuple[Effect, ...]:
-    """Money slopes, incumbency, each endorsement term, then the terms' turnout and on-cycle interactions."""
+    """Money slopes, incumbency, prior elected office, each endorsement term, then the terms' turnout and on-cycle
+    interactions."""
     interacting = [t for t in terms if t.turnout_interactions]
     return (
         Effect("beta_support", "support IE", "money"),
         Effect("beta_oppose", "oppose IE", "money"),
         Effect("beta_incumbent", "incumbent"),
+        Effect("beta_experienced", "prior elected office"),
         *(Effect(f"beta_{t.term}", t.label) for t in terms),
         *(Effect(f"beta_turnout_{t.term}", f"{t.label} x +10 pts turnout") for t in interacting),
         *(Effect(f"beta_oncycle_{t.term}", f"{t.label} x on-cycle election") for t in interacting),
