@@ -308,3 +308,13 @@ def test_latent_money_evidence_uses_the_net_runoff_figures(money_raw):
     assert [(ev.amount_usd[e], ev.kind[e]) for e in single] == [(700, "exact")]
     w = [e for e in range(len(ev.amount_usd)) if ev.incidence[e].sum() == 2 and ev.incidence[e, ann] == 1]
     assert [(ev.amount_usd[e], ev.kind[e]) for e in w] == [(1100, "lower")]
+
+
+def test_votes_cast_from_one_candidates_votes_over_their_percent_when_no_count_is_complete(raw):
+    """D2 prints cat's percent (50) and, now, her votes (500) in one count, and nothing for eve: the count's total is
+    500 / 0.50 = 1000 (basis votes_over_pct, that count's status); a complete count would be summed instead."""
+    path = raw / "results.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("2019-03-05-D2,cat,Cat,false,,50,", "2019-03-05-D2,cat,Cat,false,500,50,"), "utf-8")
+    cat = candidate_races(load_raw(raw)).set_index("candidate_id").loc["cat"]
+    assert (cat.votes_cast, cat.votes_cast_basis, cat.votes_cast_status) == (1000, "votes_over_pct", "preliminary")
