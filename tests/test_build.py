@@ -318,3 +318,14 @@ def test_votes_cast_from_one_candidates_votes_over_their_percent_when_no_count_i
     path.write_text(text.replace("2019-03-05-D2,cat,Cat,false,,50,", "2019-03-05-D2,cat,Cat,false,500,50,"), "utf-8")
     cat = candidate_races(load_raw(raw)).set_index("candidate_id").loc["cat"]
     assert (cat.votes_cast, cat.votes_cast_basis, cat.votes_cast_status) == (1000, "votes_over_pct", "preliminary")
+
+
+def test_turnout_carries_the_status_of_its_count_and_none_without_a_figure(raw):
+    """D1's printed percent is election night while its shares are certified: the turnout says preliminary, so an
+    election-night figure is never read as a final one; D3's counts are certified; D2 has no turnout and no status."""
+    cr = candidate_races(load_raw(raw)).set_index("candidate_id")
+    assert (cr.loc["ann", "turnout_status"], cr.loc["ann", "count_status"]) == ("preliminary", "certified")
+    assert cr.loc["fay", "turnout_status"] == "certified"
+    assert cr.loc["cat", "turnout_status"] == "" and np.isnan(cr.loc["cat", "turnout"])
+    h2h = head_to_head(candidate_races(load_raw(raw))).set_index("race_id")
+    assert h2h.loc["2020-03-03-D3", "turnout_status"] == "certified"
