@@ -44,6 +44,9 @@ INTEGER_COLUMNS = (
     "d_utla",
     "d_ccsa",
 )
+# Money kinds that enter the IE plug-in and the latent IE evidence (README, "Money kinds"): a contribution to the
+# candidate's own committee is the candidate's own money (model/finance.py), not outside spending.
+IE_MONEY_KINDS = ("ie", "unknown")
 ROUND_OF_SCOPE = {
     "primary": ("primary", "special_primary"),
     "general": ("general", "special_general"),
@@ -97,7 +100,8 @@ def _neg_date(iso: str) -> int:
 def vote_shares(counts: pd.DataFrame) -> pd.DataFrame:
     """Add vote_share (0-1) and share_basis per candidate: votes/total when every candidate has votes ('votes'),
     else percents renormalised to sum to 1 ('pct'); in a two-candidate race with one printed percent, the other
-    share is 100 minus it ('complement'); else the printed percent alone ('pct_partial') or NaN ('missing')."""
+    share is 100 minus it ('complement'); else the printed percent alone ('pct_partial') or NaN ('missing').
+    Percent-based shares of a race with a 'more than' percent are NaN with basis 'bound'."""
     out = []
     for _, race in counts.groupby("race_id", sort=True):
         race = race.copy()
@@ -115,34 +119,62 @@ def vote_shares(counts: pd.DataFrame) -> pd.DataFrame:
         else:
             race["vote_share"] = pct / 100
             race["share_basis"] = np.where(pct.notna(), "pct_partial", "missing")
+        # A 'more than' percent is a bound, and so is anything derived from it (its complement, a renormalised
+        # share): no point share comes from percents in such a race; votes, where printed, still do.
+        if race.pct_bound.eq("at_least").any():
+            from_pct = race.share_basis.isin(["pct", "complement", "pct_partial"]).to_numpy()
+            race.loc[from_pct, "vote_share"] = np.nan
+            race.loc[from_pct, "share_basis"] = "bound"
         out.append(race)
     return pd.concat(out)
 
 
 def votes_cast(results: pd.DataFrame) -> pd.DataFrame:
-    """Per race: the sum of candidate votes in the best count (certified > semi-official > preliminary, then
-    latest) that has votes for every candidate of the race, and that count's status; races without one are left out."""
+    """Per race: the votes cast in one count and how they are known, from the best count (certified >
+    semi-official > preliminary, then latest) that gives them. sum_votes: the sum of candidate votes of a count
+    with votes for every candidate of the race; else votes_over_pct: in a count printing one candidate's votes and
+    percent, votes / percent (the total the percent was taken of; the candidate with the most votes, whose rounded
+    percent errs least). Races with neither are left out."""
     r = results.assign(_rank=results.count_status.map(STATUS_RANK))
     rows = []
     for race_id, race in r.groupby("race_id", sort=True):
         cands = set(race.candidate_id)
-        complete = [
-            (status_rank, _neg_date(as_of), count.votes.sum(), count.count_status.iloc[0])
-            for (status_rank, as_of), count in race.groupby(["_rank", "as_of"])
-            if set(count.candidate_id[count.votes.notna()]) == cands
-        ]
-        if complete:
-            _rank, _date, total, status = min(complete)
-            rows.append({"race_id": race_id, "sum_votes": total, "sum_votes_status": status})
-    return pd.DataFrame(rows, columns=["race_id", "sum_votes", "sum_votes_status"])
+        complete, scaled = [], []
+        for (status_rank, as_of), count in race.groupby(["_rank", "as_of"]):
+            key = (status_rank, _neg_date(as_of))
+            if set(count.candidate_id[count.votes.notna()]) == cands:
+                complete.append((*key, count.votes.sum(), count.count_status.iloc[0]))
+            both = count[count.votes.notna() & count.pct_reported.gt(0) & count.pct_bound.ne("at_least")]
+            if not both.empty:
+                top = both.loc[both.votes.idxmax()]
+                scaled.append((*key, round(100 * top.votes / top.pct_reported), top.count_status))
+        if complete or scaled:
+            basis, (_rank, _date, total, status) = (
+                ("sum_votes", min(complete))
+                if complete
+                else (
+                    "votes_over_pct",
+                    min(scaled),
+                )
+            )
+            rows.append({"race_id": race_id, "counted_votes": total, "counted_basis": basis, "counted_status": status})
+    return pd.DataFrame(rows, columns=["race_id", "counted_votes", "counted_basis", "counted_status"])
 
 
-def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (spending figure, candidate, stance) it bears on, with the race-round it belongs to.
+def money_figure_parts(
+    spending: pd.DataFrame,
+    races: pd.DataFrame,
+    results: pd.DataFrame,
+    kinds: tuple[str, ...] = IE_MONEY_KINDS,
+) -> pd.DataFrame:
+    """One row per (spending figure of one of kinds, candidate, stance) it bears on, with its race-round.
 
-    Cycle-scope figures go to the last round the candidate ran in, net of the primary's money (net_of_primary).
-    Column single is True when the figure is about that candidate and stance alone (not a combined or shared sum);
-    _row is the figure's line; derived is True for a figure net of the primary, whose primary lines are primary_rows."""
+    Cycle-scope figures go to the last round the candidate ran in, net of the primary's money (net_of_primary);
+    where the round has a figure of its own for the candidate and stance, the derived one is dropped
+    (round_figures_win). Column single is True when the figure is about that candidate and stance alone (not a
+    combined or shared sum); _row is the figure's line; derived is True for a figure net of the primary, whose
+    primary lines are primary_rows."""
+    spending = spending[spending.money_kind.isin(kinds)]
     rounds = (
         results[["race_id", "candidate_id"]]
         .drop_duplicates()
@@ -178,19 +210,44 @@ def money_figure_parts(spending: pd.DataFrame, races: pd.DataFrame, results: pd.
                 )
     if not rows:
         return pd.DataFrame(rows)
-    return net_of_primary(pd.DataFrame(rows)).drop(columns=["round_date", "first_date"])
+    return round_figures_win(net_of_primary(pd.DataFrame(rows))).drop(columns=["round_date", "first_date"])
+
+
+def round_figures_win(parts: pd.DataFrame) -> pd.DataFrame:
+    """Drop each derived single-candidate part when its race-round, candidate and stance also has a printed figure
+    for that round alone from the same committees or more ('all' of the same side covers any): a figure a source
+    gives for the round beats one computed from a cycle figure less a primary figure."""
+    printed = parts[parts.single & ~parts.derived & (parts.scope != "cycle")]
+    beaten = np.zeros(len(parts), dtype=bool)
+    for i, d in enumerate(parts.itertuples()):
+        if not (d.derived and d.single):
+            continue
+        same_cell = printed[
+            (printed.race_id == d.race_id) & (printed.candidate_id == d.candidate_id) & (printed.kind == d.kind)
+        ]
+        beaten[i] = any(_covers(p.committee_id, p.side, d.committee_id, d.side) for p in same_cell.itertuples())
+    return parts[~beaten].reset_index(drop=True)
+
+
+def _covers(key: str, side: str, other_key: str, other_side: str) -> bool:
+    """Whether a figure of committees key (side) covers every committee of a figure of other_key (other_side)."""
+    if key == "all":
+        return side in ("all", other_side)
+    return other_key != "all" and set(other_key.split(";")) <= set(key.split(";"))
 
 
 def net_of_primary(parts: pd.DataFrame) -> pd.DataFrame:
     """Reduce each cycle-scope figure that lands on a later round than the candidate's first by the primary's money
     for the same cells (rule in data/README.md), so that a runoff does not inherit the primary's spending.
 
-    The primary's money P is the larger of (a) the plug-in total of the earlier-round figures of the same committee
-    (any committee for 'all') with the same stance, beneficiaries and targets, and (b) the sum over the figure's cells
-    of the plug-in totals of that committee's (any committee's, for 'all') single-candidate earlier-round figures.
-    The figure becomes max(0, C - P), flagged derived, with a bound that claims no more than C and P support:
-    exact when both are exact and complete; a lower bound when C is one (at least, or a running total) and P is
-    complete; else approximate (C - P then bounds nothing: a P that is itself a lower bound makes it too large)."""
+    The pool is the earlier-round figures of the same side (any side for a side-'all' figure) and of the same
+    committees, matched by committee_id (a figure over keys a;b takes figures whose keys are among a and b; 'all'
+    takes any). The primary's money P is the larger of (a) the plug-in total of the pool's figures with the same
+    stance, beneficiaries and targets, and (b) the sum over the figure's cells of the plug-in totals of the pool's
+    single-candidate figures. The figure becomes max(0, C - P), flagged derived, with a bound both support:
+    exact when C is exact and final and P is exact and complete; at least when C is a lower bound ('at least' or
+    a running total) and P is exact and complete; else approximate (an approximate C or P bounds nothing, and a
+    P that is itself a lower bound makes C - P too large)."""
     parts = parts.assign(derived=False, primary_rows="")
     later = parts[(parts.scope == "cycle") & (parts.round_date > parts.first_date)]
     for row, fig in later.groupby("_row", sort=True):
@@ -201,8 +258,11 @@ def net_of_primary(parts: pd.DataFrame) -> pd.DataFrame:
             & (parts.district == c.district)
             & (parts.round_date < c.round_date)
         ]
-        if c.committee != "all":
-            pool = pool[pool.committee == c.committee]
+        if c.committee_id != "all":
+            keys = set(c.committee_id.split(";"))
+            pool = pool[np.array([set(k.split(";")) <= keys for k in pool.committee_id], dtype=bool)]
+        if c.side != "all":
+            pool = pool[pool.side == c.side]
         same = pool[
             (pool.stance == c.stance) & (pool.beneficiary_id == c.beneficiary_id) & (pool.target_id == c.target_id)
         ].drop_duplicates("_row")
@@ -217,14 +277,7 @@ def net_of_primary(parts: pd.DataFrame) -> pd.DataFrame:
             continue  # nothing known of the primary: the figure stays as printed
         chosen = chosen_figures(same) if p_same > p_cells else pd.concat(by_cells)
         p = max(p_same, p_cells)
-        complete = ((chosen.bound != "at_least") & (chosen.final | (chosen.as_of >= chosen.round_date))).all()
-        c_lower = c.bound == "at_least" or not c.final
-        if complete and c.bound == "exact" and c.final and (chosen.bound == "exact").all():
-            bound, final = "exact", True
-        elif complete and c_lower:
-            bound, final = "at_least", bool(c.final)
-        else:
-            bound, final = "approx", True
+        bound, final = net_bound(c, chosen)
         idx = parts._row == row
         parts.loc[idx, "amount_usd"] = max(0.0, float(c.amount_usd) - p)
         parts.loc[idx, "bound"] = bound
@@ -234,17 +287,39 @@ def net_of_primary(parts: pd.DataFrame) -> pd.DataFrame:
     return parts
 
 
+def net_bound(cycle_figure: pd.Series, primary: pd.DataFrame) -> tuple[str, bool]:
+    """Bound and final flag of C - P for a cycle figure C and the primary figures P it is netted against.
+
+    P is exact and complete when every figure is exact and final or dated on or after its round's election day.
+    Then C - P keeps C's bound (a running C gives a running lower bound); otherwise, and whenever C is
+    approximate, C - P is approximate and not a running total (it bounds nothing either way)."""
+    p_exact = ((primary.bound == "exact") & (primary.final | (primary.as_of >= primary.round_date))).all()
+    if cycle_figure.bound == "approx" or not p_exact:
+        return "approx", True
+    if cycle_figure.bound == "exact" and cycle_figure.final:
+        return "exact", True
+    return "at_least", bool(cycle_figure.final)
+
+
 def chosen_figures(figures: pd.DataFrame) -> pd.DataFrame:
-    """The figures total_usd's rule uses: each committee's final, else latest, else largest figure; or the largest
-    'all committees' figure when it is larger than their sum."""
+    """The figures the plug-in rule adds up: each committee's (committee_id's) final, else latest, else largest
+    figure; a figure over several named committees (keys a;b) in place of theirs when it is at least their sum,
+    else dropped; or the largest 'all committees' figure when it is at least the sum of the rest."""
     if figures.empty:
         return figures
-    ranked = figures.sort_values(["final", "as_of", "amount_usd"], ascending=False)
-    per_committee = ranked[ranked.committee != "all"].drop_duplicates("committee")
-    overall = ranked[ranked.committee == "all"].nlargest(1, "amount_usd")
-    if not overall.empty and overall.amount_usd.iloc[0] >= per_committee.amount_usd.sum():
+    ranked = figures.sort_values(["final", "as_of", "amount_usd"], ascending=False).reset_index(drop=True)
+    named = ranked[ranked.committee_id != "all"].drop_duplicates("committee_id")
+    several = named.committee_id.str.contains(";", regex=False)
+    keep = list(named.index[~several])
+    for i in named.index[several]:
+        members = [j for j in keep if ranked.committee_id[j] in ranked.committee_id[i].split(";")]
+        if ranked.amount_usd[i] >= ranked.amount_usd[members].sum():
+            keep = [j for j in keep if j not in members] + [i]
+    named = ranked.loc[keep]
+    overall = ranked[ranked.committee_id == "all"].nlargest(1, "amount_usd")
+    if not overall.empty and overall.amount_usd.iloc[0] >= named.amount_usd.sum():
         return overall
-    return per_committee
+    return named
 
 
 def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -285,13 +360,8 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
 
 
 def total_usd(figures: pd.DataFrame) -> float:
-    """Total dollars of a set of figures for one candidate-round and stance (see the rule above)."""
-    if figures.empty:
-        return 0.0
-    ranked = figures.sort_values(["final", "as_of", "amount_usd"], ascending=False)
-    per_committee = ranked[ranked.committee != "all"].drop_duplicates("committee").amount_usd.sum()
-    overall = ranked[ranked.committee == "all"].amount_usd.max()
-    return float(np.nanmax([per_committee, overall if pd.notna(overall) else 0.0]))
+    """Total dollars of a set of figures for one candidate-round and stance (the figures chosen_figures keeps)."""
+    return float(chosen_figures(figures).amount_usd.sum()) if not figures.empty else 0.0
 
 
 def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -366,6 +436,7 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "ballots_cast",
         "turnout",
         "turnout_basis",
+        "turnout_status",
         "citywide_turnout",
         "votes_cast",
         "votes_cast_basis",
@@ -397,9 +468,9 @@ def experience_columns(df: pd.DataFrame, quality: pd.DataFrame) -> dict[str, pd.
 
 
 def turnout_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
-    """District turnout (0-1) and its basis, citywide turnout (0-1, never district turnout), and the votes cast
-    in the round (ballots cast where printed, else the sum of candidate votes of one complete count) with its basis
-    and, for a sum, the status of the count summed (an election-night sum understates the round's electorate)."""
+    """District turnout (0-1), its basis and its count's status, citywide turnout (0-1, never district turnout), and
+    the votes cast in the round (ballots cast where printed, else from one count: votes_cast) with its basis and, for
+    a count, that count's status (an election-night count understates the electorate)."""
     # Counts beat a printed percentage: the percentage is rounded.
     counted = df.ballots_cast / df.registered_voters
     printed = df.turnout_pct / 100
@@ -408,13 +479,14 @@ def turnout_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
         "turnout_basis": pd.Series(
             np.select([counted.notna(), printed.notna()], ["ballots/registered", "district_pct"], "none"), df.index
         ),
+        # The status of the count the turnout comes from: an election-night figure is never mistaken for a final one.
+        "turnout_status": df.turnout_status.where(counted.notna() | printed.notna(), ""),
         "citywide_turnout": df.citywide_turnout_pct / 100,
-        "votes_cast": df.ballots_cast.fillna(df.sum_votes),
+        "votes_cast": df.ballots_cast.fillna(df.counted_votes),
         "votes_cast_basis": pd.Series(
-            np.select([df.ballots_cast.notna(), df.sum_votes.notna()], ["ballots_cast", "sum_votes"], "none"),
-            df.index,
+            np.where(df.ballots_cast.notna(), "ballots_cast", df.counted_basis.fillna("none")), df.index
         ),
-        "votes_cast_status": df.sum_votes_status.where(df.ballots_cast.isna() & df.sum_votes.notna(), ""),
+        "votes_cast_status": df.counted_status.where(df.ballots_cast.isna() & df.counted_votes.notna(), ""),
     }
 
 
@@ -458,6 +530,7 @@ def head_to_head(cr: pd.DataFrame) -> pd.DataFrame:
                 "share_basis": ";".join(sorted({a.share_basis, b.share_basis})),
                 "turnout": a.turnout,
                 "turnout_basis": a.turnout_basis,
+                "turnout_status": a.turnout_status,
                 "votes_cast": a.votes_cast,
                 "votes_cast_basis": a.votes_cast_basis,
                 "votes_cast_status": a.votes_cast_status,
@@ -504,14 +577,17 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         "Generated by `make data`; do not edit. One row per race-round. "
         "era: off-cycle (odd-year, stand-alone) or on-cycle (even-year from 2020); "
         "votes: candidates with vote counts / all candidates; share: basis of vote shares (complement = 100 minus "
-        "the other candidate's printed percent); votes cast: ballots cast where printed, else the sum of candidate "
-        "votes of one complete count (basis, and the status of the count summed, in brackets); turnout: district "
-        "turnout and its basis; citywide: citywide turnout that day, never used as district turnout; "
+        "the other candidate's printed percent); votes cast: ballots cast where printed, else from one count: the sum "
+        "of every candidate's votes, or one candidate's votes over their percent (basis, and the count's status, in "
+        "brackets); turnout: district "
+        "turnout, its basis and the status of its count; citywide: citywide turnout that day, never used as district "
+        "turnout; "
         "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).",
         "",
         "| race | round | era | seat | count status | candidates | votes | share | registered | ballots | votes cast "
-        "| turnout | turnout basis | citywide | UTLA/CCSA endorsed | IE support | IE oppose | combined figs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| turnout | turnout basis | turnout status | citywide | UTLA/CCSA endorsed | IE support | IE oppose "
+        "| combined figs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     facts = cr.drop_duplicates("race_id").set_index("race_id")
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
@@ -524,7 +600,8 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
             f"| {rec['count_status'] or 'no count'} | {n} "
             f"| {int(g.votes.notna().sum())}/{n} | {','.join(sorted(set(g.share_basis))) or '—'} "
             f"| {_count(rec['registered_voters'])} | {_count(rec['ballots_cast'])} | {cast} | {_pct(g.turnout)} "
-            f"| {'—' if f is None else f.turnout_basis} | {_pct(g.citywide_turnout)} "
+            f"| {'—' if f is None else f.turnout_basis} | {'—' if f is None else f.turnout_status or '—'} "
+            f"| {_pct(g.citywide_turnout)} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
             f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
         )
@@ -536,7 +613,8 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         f"Race-rounds: {n_r}; certified counts: {cert} ({cert / n_r:.0%}); "
         f"with any IE figure for a candidate: {with_money} ({with_money / n_r:.0%}).",
         "",
-        f"District turnout by basis: {_tally(facts.turnout_basis)}; votes cast by basis: "
+        f"District turnout by basis: {_tally(facts.turnout_basis)}; by status: "
+        f"{_tally(facts.turnout_status[facts.turnout_status != ''])}; votes cast by basis: "
         f"{_tally(facts.votes_cast_basis)}; eras: {_tally(facts.era)}; "
         f"candidate shares that are complements: {int((cr.share_basis == 'complement').sum())}.",
         "",

@@ -20,6 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw", type=Path, default=Path("data/raw"))
     p.add_argument("--out", type=Path, default=Path("data/clean"))
     p.add_argument("--coverage", type=Path, default=Path("data/COVERAGE.md"))
+    p.add_argument(
+        "--audit",
+        type=int,
+        metavar="N",
+        help="instead of building, print N random cells of the raw data with file, line, value and source URLs",
+    )
+    p.add_argument("--seed", type=int, default=20260305, help="seed of the --audit sample")
     f = sub.add_parser("fit", help="fit every model; write runs/<run-id>/ and figures/")
     f.add_argument("--raw", type=Path, default=Path("data/raw"))
     f.add_argument("--priors", default="default", help="preset name (default, skeptical, literature) or a .toml path")
@@ -69,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--raw", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
     try:
-        if args.command == "data":
+        if args.command == "data" and args.audit is not None:
+            from model.audit import format_cells, sample_cells
+
+            if args.audit < 1:
+                raise UserError(f"--audit needs a positive number of cells, got {args.audit}")
+            print(format_cells(sample_cells(args.raw, args.audit, args.seed)))
+        elif args.command == "data":
             from model.build import build_all
 
             summary = build_all(args.raw, args.out, args.coverage)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from model.build import _scope, money_figure_parts, total_usd
-from model.finance import own_money_by_round
+from model.finance import contribution_reports, own_money_by_round
 from model.terms import Term, load_terms
 
 MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
@@ -196,7 +196,7 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
         evidence.append(([cell_of[(race_id, cid, stance)]], total_usd(g), _kind(g), _lines(g)))
     for _row, g in parts[~parts.single].groupby("_row", sort=True):
         idx = sorted(cell_of[(r, c, k)] for r, c, k in zip(g.race_id, g.candidate_id, g.kind, strict=True))
-        kind = _kind(g) if (g.committee == "all").all() else "lower"
+        kind = _kind(g) if (g.committee_id == "all").all() else "lower"
         evidence.append((idx, float(g.amount_usd.iloc[0]), kind, _lines(g)))
     incidence = np.zeros((len(evidence), len(cells)))
     for e, (idx, *_rest) in enumerate(evidence):
@@ -224,8 +224,11 @@ def vote_share_data(
     """Assemble the vote-share model's arrays from candidate_races and the raw tables (terms: the endorsement
     terms to consider, default those of the raw data's directory)."""
     rows = modelled_races(cr).reset_index(drop=True)
-    # Own committee money per candidate-round (model/finance.py); only the own-money model reads it.
-    rows = rows.join(own_money_by_round(raw.get("candidate_finance"), rows))
+    # Own committee money per candidate-round (model/finance.py); only the own-money model reads it. Contributions
+    # to a candidate's committee recorded in spending.csv count as own money, never as outside spending.
+    reports = [f for f in (raw.get("candidate_finance"), contribution_reports(raw.get("spending"))) if f is not None]
+    finance = pd.concat([f for f in reports if not f.empty]) if any(not f.empty for f in reports) else None
+    rows = rows.join(own_money_by_round(finance, rows))
     used, endorsement = used_terms(rows, raw, terms)
     race_ids = list(dict.fromkeys(rows.race_id))
     race_idx = rows.race_id.map({r: i for i, r in enumerate(race_ids)}).to_numpy()

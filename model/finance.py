@@ -16,6 +16,8 @@ on or before the round's election day:
   - the figure's bound becomes its kind: exact, approx, or lower (at_least; a missing bound is approx); as
     evidence on the money by election day (own_evidence) a figure filed more than RUNNING_TOTAL_DAYS before
     it is a running total, hence a lower bound, whatever its bound.
+Contributions to a candidate's committee that spending.csv records (money_kind contribution) are reports of
+money raised as well (contribution_reports): each is a floor on what the committee raised by its date.
 A candidate-round without a figure has no own money in the data (NaN), which the models treat as none, as they
 treat a candidate without an IE figure; a reported $0 is none as well."""
 
@@ -30,6 +32,29 @@ OWN_COLUMNS = ("own_usd", "own_kind", "own_basis", "own_as_of", "own_evidence")
 # A report filed within two weeks of the vote is taken to stand for the money by election day (an assumption:
 # little is raised in the last days); an earlier one is a running total, a lower bound on it.
 RUNNING_TOTAL_DAYS = 14
+
+
+def contribution_reports(spending: pd.DataFrame | None) -> pd.DataFrame:
+    """spending.csv's contributions to one candidate's own committee as candidate_finance rows: raised_usd = the
+    amount, bound at_least (a part of what the committee raised). A contribution shared by several candidates
+    (split not given) is left out: no candidate's share of it is known."""
+    columns = ["cycle", "candidate_id", "raised_usd", "spent_usd", "bound", "as_of", "source_ids"]
+    if spending is None or "money_kind" not in spending:
+        return pd.DataFrame(columns=columns)
+    c = spending[(spending.money_kind == "contribution") & (spending.stance == "support")]
+    c = c[c.beneficiary_id.str.len().gt(0) & ~c.beneficiary_id.str.contains(";", regex=False)]
+    return pd.DataFrame(
+        {
+            "cycle": c.cycle,
+            "candidate_id": c.beneficiary_id,
+            "raised_usd": c.amount_usd.astype(float),
+            "spent_usd": np.nan,
+            "bound": "at_least",
+            "as_of": c.as_of,
+            "source_ids": c.source_ids,
+        },
+        columns=columns,
+    )
 
 
 def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame:

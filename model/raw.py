@@ -23,6 +23,8 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WHOLE = re.compile(r"-?[0-9]+")
 _DISTRICT = re.compile(r"[A-Za-z0-9_-]{1,20}")
+# Committee keys: lower-case slugs, ';' between the keys of a figure over several named committees.
+_COMMITTEE = re.compile(r"[a-z0-9][a-z0-9-]*(;[a-z0-9][a-z0-9-]*)*")
 # Plain decimal notation only: float() also takes 'nan', 'inf', '1e999' and '1_000', none of which is a typed figure.
 _DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
@@ -110,6 +112,10 @@ def _check_cell(name: str, row: int, col: Column, value: str) -> None:
     if kind == "district" and not _DISTRICT.fullmatch(value):
         raise DataError(
             name, f"expected a district id of at most 20 letters, digits, '-' or '_', got {_q(value)}", row, col.name
+        )
+    if kind == "committee" and (not _COMMITTEE.fullmatch(value) or ("all" in value.split(";") and value != "all")):
+        raise DataError(
+            name, f"expected committee keys such as utla or csr;lacfl ('all' alone), got {_q(value)}", row, col.name
         )
     if kind == "int" and not _WHOLE.fullmatch(value):
         raise DataError(name, f"expected a whole number, got {_q(value)}", row, col.name)
@@ -278,7 +284,18 @@ def check_relations(t: dict[str, pd.DataFrame]) -> None:
                             col,
                         )
     check_candidate_quality(t["candidate_quality"], by_cycle)
+    for rec in races.to_dict("records"):
+        counted = any(pd.notna(rec[c]) for c in ("registered_voters", "ballots_cast", "turnout_pct"))
+        if counted and not rec["turnout_status"]:
+            raise DataError(rpath, "turnout figures need the status of their count", rec["_row"], "turnout_status")
     for rec in t["spending"].to_dict("records"):
+        if rec["committee"] == "all" and rec["committee_id"] != "all":
+            raise DataError(
+                t["spending"].attrs["path"],
+                f"a total over committees ('all') needs committee_id 'all', got {_q(rec['committee_id'])}",
+                rec["_row"],
+                "committee_id",
+            )
         if pd.isna(rec["district"]):
             continue  # citywide aggregates may name no candidate
         if rec["stance"] == "support" and not rec["beneficiary_id"]:

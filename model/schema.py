@@ -12,6 +12,8 @@ SIDES = ("union", "charter", "other", "all")
 STANCES = ("support", "oppose", "combined")
 BOUNDS = ("exact", "at_least", "approx")
 ELECTED_OFFICE = ("yes", "no", "unknown")
+# What a money figure is: an independent expenditure, a contribution to the candidate's own committee, or not said.
+MONEY_KINDS = ("ie", "contribution", "unknown")
 SCOPES = (*ROUNDS, "cycle")
 # Units a money cell may be entered in; amounts are converted to dollars on load.
 UNITS = {"usd": 1.0, "kusd": 1_000.0, "musd": 1_000_000.0}
@@ -22,7 +24,8 @@ class Column:
     """One raw column: its type, whether it may be empty, allowed values, and what it means."""
 
     name: str
-    kind: str  # str | int | money | pct | date | bool | enum | ids | candidate | candidates | race | district
+    # str | int | money | pct | date | bool | enum | ids | candidate | candidates | race | district | committee
+    kind: str
     required: bool = True
     choices: tuple[str, ...] = ()
     doc: str = ""
@@ -65,6 +68,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
             choices=COUNT_STATUSES,
             doc="status of the best count found (empty: no count yet)",
         ),
+        Column(
+            "turnout_status",
+            "enum",
+            required=False,
+            choices=COUNT_STATUSES,
+            doc="status of the count behind registered_voters, ballots_cast and turnout_pct (required with any)",
+        ),
         Column("source_ids", "ids", doc="sources of the numbers in this row"),
         Column("notes", "str", required=False, doc="short notes"),
     ),
@@ -75,6 +85,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("incumbent", "bool", doc="holds this seat going in"),
         Column("votes", "int", required=False, doc="votes in this count (empty if only a percent is known)"),
         Column("pct_reported", "pct", required=False, doc="percent of the vote as the source prints it"),
+        Column(
+            "pct_bound",
+            "enum",
+            required=False,
+            choices=BOUNDS,
+            doc="exact (empty: as printed), at_least ('more than'), approx ('about'); a bound gives no point share",
+        ),
         Column("outcome", "enum", choices=OUTCOMES, doc="won, advanced to the runoff, or lost"),
         Column("count_status", "enum", choices=COUNT_STATUSES, doc="status of this count"),
         Column("as_of", "date", required=False, doc="date of this count (empty: not stated)"),
@@ -92,10 +109,23 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("district", "district", required=False, doc="district id; empty for a citywide total"),
         Column("scope", "enum", choices=SCOPES, doc="round the figure covers; cycle = primary+general"),
         Column("committee", "str", doc="IE committee as named, or 'all' for a total over committees"),
+        Column(
+            "committee_id",
+            "committee",
+            doc="stable key of the committee, the same on every row of that committee whatever its printed name; "
+            "';' joins the keys of a figure over several named committees; 'all' for a total over committees",
+        ),
         Column("side", "enum", choices=SIDES, doc="union, charter, other, or all"),
         Column("beneficiary_id", "candidates", required=False, doc="candidate(s) helped; ';' separates"),
         Column("target_id", "candidates", required=False, doc="candidate(s) attacked; ';' separates"),
         Column("stance", "enum", choices=STANCES, doc="support, oppose, or combined for/against"),
+        Column(
+            "money_kind",
+            "enum",
+            choices=MONEY_KINDS,
+            doc="ie (independent expenditure), contribution (to the candidate's own committee) or unknown (the "
+            "source does not say)",
+        ),
         Column("amount_usd", "money", doc="dollars (or in the unit column's unit)"),
         Column("unit", "enum", required=False, choices=tuple(UNITS), doc="usd (default), kusd or musd"),
         Column("bound", "enum", choices=BOUNDS, doc="exact, at_least ('more than'), approx ('about')"),

@@ -72,8 +72,8 @@ def synthetic_electorate(
                 if support:
                     committee, side = ("Educators IE", "union") if ta else ("Reform IE", "charter")
                     spend.append(
-                        [cycle, district, "primary", committee, side, cid, "", "support", support, "exact", date,
-                         "true", SOURCE, ""]
+                        [cycle, district, "primary", committee, committee.lower().replace(" ", "-"), side, cid, "",
+                         "support", "ie", support, "exact", date, "true", SOURCE, ""]
                     )  # fmt: skip
                 eta[k] = (
                     TRUE["teachers_association"] * (endorsements and ta)
@@ -89,8 +89,8 @@ def synthetic_electorate(
             oppose = float(rng.choice([0, 0, 100_000, 300_000])) if spending else 0.0
             if oppose:
                 spend.append(
-                    [cycle, district, "primary", "Reform IE", "charter", "", cands[0], "oppose", oppose, "exact", date,
-                     "true", SOURCE, ""]
+                    [cycle, district, "primary", "Reform IE", "reform-ie", "charter", "", cands[0], "oppose", "ie",
+                     oppose, "exact", date, "true", SOURCE, ""]
                 )  # fmt: skip
                 eta[0] += TRUE["oppose"] * np.log1p(oppose / 1000)
             share = rng.dirichlet(40 * np.exp(eta) / np.exp(eta).sum())
@@ -98,7 +98,7 @@ def synthetic_electorate(
             votes = np.maximum((share * registered * rng.uniform(0.1, 0.3)).round(), 1).astype(int)
             races.append(
                 [race_id, cycle, date, "primary", district, "incumbent" if incumbent else "open", registered,
-                 int(votes.sum()), "", "", "certified", SOURCE, ""]
+                 int(votes.sum()), "", "", "certified", "certified", SOURCE, ""]
             )  # fmt: skip
             winner = int(np.argmax(votes))
             for k, cid in enumerate(cands):
@@ -110,13 +110,15 @@ def synthetic_electorate(
     source = [SOURCE, "https://example.org/synthetic-electorate", "Synthetic", "made-up data for tests", "", ""]
     write(out / "sources.csv", ["source_id", "url", "publisher", "title", "published", "notes"], [source])
     race_columns = ["race_id", "cycle", "date", "round", "district", "seat", "registered_voters", "ballots_cast",
-                    "turnout_pct", "citywide_turnout_pct", "count_status", "source_ids", "notes"]  # fmt: skip
+                    "turnout_pct", "citywide_turnout_pct", "count_status", "turnout_status", "source_ids",
+                    "notes"]  # fmt: skip
     write(out / "races.csv", race_columns, races)
     write(out / "results.csv", ["race_id", "candidate_id", "name", "incumbent", "votes", "pct_reported", "outcome",
           "count_status", "as_of", "source_ids"], results)  # fmt: skip
     write(out / "endorsements.csv", ["cycle", "candidate_id", "endorser", "scope", "source_ids"], endorse)
-    write(out / "spending.csv", ["cycle", "district", "scope", "committee", "side", "beneficiary_id", "target_id",
-          "stance", "amount_usd", "bound", "as_of", "final", "source_ids", "notes"], spend)  # fmt: skip
+    write(out / "spending.csv", ["cycle", "district", "scope", "committee", "committee_id", "side", "beneficiary_id",
+          "target_id", "stance", "money_kind", "amount_usd", "bound", "as_of", "final", "source_ids", "notes"],
+          spend)  # fmt: skip
     write(out / "candidate_finance.csv", ["cycle", "candidate_id", "raised_usd", "spent_usd", "bound", "as_of",
           "source_ids"], fin)  # fmt: skip
     write(out / "endorser_terms.csv", ["endorser", "term", "label", "turnout_interactions", "notes"],

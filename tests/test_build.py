@@ -24,11 +24,13 @@ from model.schema import TABLES
 # D5: a certified count prints only jo's percent; an election-night count has votes and percents for both.
 RACES = [
     {"race_id": "2019-03-05-D1", "cycle": "2019", "date": "2019-03-05", "round": "primary", "district": "1",
-     "seat": "open", "turnout_pct": "15", "citywide_turnout_pct": "9", "count_status": "certified"},
+     "seat": "open", "turnout_pct": "15", "citywide_turnout_pct": "9", "count_status": "certified",
+     "turnout_status": "preliminary"},
     {"race_id": "2019-03-05-D2", "cycle": "2019", "date": "2019-03-05", "round": "primary", "district": "2",
      "seat": "open", "count_status": "preliminary"},
     {"race_id": "2020-03-03-D3", "cycle": "2020", "date": "2020-03-03", "round": "primary", "district": "3",
-     "seat": "open", "registered_voters": "2000", "ballots_cast": "520", "count_status": "certified"},
+     "seat": "open", "registered_voters": "2000", "ballots_cast": "520", "count_status": "certified",
+     "turnout_status": "certified"},
     {"race_id": "2021-06-01-D4", "cycle": "2021", "date": "2021-06-01", "round": "special_primary", "district": "4",
      "seat": "open", "count_status": "preliminary"},
     {"race_id": "2019-05-21-D5", "cycle": "2019", "date": "2019-05-21", "round": "general", "district": "5",
@@ -205,7 +207,7 @@ def test_coverage_shows_share_basis_turnout_basis_votes_cast_and_era(raw, tmp_pa
     d1 = next(line for line in text.splitlines() if line.startswith("| 2019-03-05-D1 "))
     cells = [c.strip() for c in d1.strip("|").split("|")]
     assert cells[2] == "off-cycle" and cells[7] == "complement,pct"
-    assert cells[10] == "—" and cells[12] == "district_pct" and cells[13] == "9%"
+    assert cells[10] == "—" and cells[12] == "district_pct" and cells[13] == "preliminary" and cells[14] == "9%"
     d5 = next(line for line in text.splitlines() if line.startswith("| 2019-05-21-D5 "))
     assert "| 172 (sum_votes, preliminary) |" in d5
 
@@ -256,9 +258,9 @@ def money_raw(tmp_path: Path) -> Path:
         d,
         "spending",
         [
-            {"cycle": "2013", "district": "6", "scope": scope, "committee": com, "side": "all", "beneficiary_id": ben,
-             "target_id": tgt, "stance": stance, "amount_usd": amt, "bound": bound, "as_of": as_of, "final": final,
-             "source_ids": "s1"}
+            {"cycle": "2013", "district": "6", "scope": scope, "committee": com, "committee_id": com.lower(),
+             "side": "all", "beneficiary_id": ben, "target_id": tgt, "stance": stance, "money_kind": "ie",
+             "amount_usd": amt, "bound": bound, "as_of": as_of, "final": final, "source_ids": "s1"}
             for scope, com, ben, tgt, stance, amt, bound, as_of, final in SPENDING
         ],
     )  # fmt: skip
@@ -279,13 +281,13 @@ def test_a_cycle_figure_on_the_runoff_is_net_of_the_same_committees_primary_figu
 
 def test_net_figure_claims_no_bound_the_primary_figure_does_not_support(money_raw):
     """V: 'at least 500' over the cycle less 'at least 200' in the primary bounds nothing, so the 300 is approximate;
-    W: 'at least 1500' less a complete 'about 400' is at least 1100; a cycle figure with no primary figure (the
-    'all' oppose figure) stays as printed."""
+    W: 'at least 1500' less 'about 400' is about 1100 (the true primary money may be above 400, so 1100 is no
+    floor); a cycle figure with no primary figure (the 'all' oppose figure) stays as printed."""
     t = load_raw(money_raw)
     parts = money_figure_parts(t["spending"], t["races"], t["results"]).set_index("_row")
     assert (parts.loc[5, "amount_usd"], parts.loc[5, "bound"], bool(parts.loc[5, "derived"])) == (300, "approx", True)
     w = parts.loc[[8]]
-    assert set(w.race_id) == {"2013-05-21-D6"} and (w.amount_usd == 1100).all() and (w.bound == "at_least").all()
+    assert set(w.race_id) == {"2013-05-21-D6"} and (w.amount_usd == 1100).all() and (w.bound == "approx").all()
     assert (parts.loc[6, "amount_usd"], parts.loc[6, "bound"], bool(parts.loc[6, "derived"])) == (90, "exact", False)
     assert (parts.loc[3, "amount_usd"], parts.loc[3, "bound"], parts.loc[3, "race_id"]) == (
         700,
@@ -306,3 +308,24 @@ def test_latent_money_evidence_uses_the_net_runoff_figures(money_raw):
     assert [(ev.amount_usd[e], ev.kind[e]) for e in single] == [(700, "exact")]
     w = [e for e in range(len(ev.amount_usd)) if ev.incidence[e].sum() == 2 and ev.incidence[e, ann] == 1]
     assert [(ev.amount_usd[e], ev.kind[e]) for e in w] == [(1100, "lower")]
+
+
+def test_votes_cast_from_one_candidates_votes_over_their_percent_when_no_count_is_complete(raw):
+    """D2 prints cat's percent (50) and, now, her votes (500) in one count, and nothing for eve: the count's total is
+    500 / 0.50 = 1000 (basis votes_over_pct, that count's status); a complete count would be summed instead."""
+    path = raw / "results.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("2019-03-05-D2,cat,Cat,false,,50,", "2019-03-05-D2,cat,Cat,false,500,50,"), "utf-8")
+    cat = candidate_races(load_raw(raw)).set_index("candidate_id").loc["cat"]
+    assert (cat.votes_cast, cat.votes_cast_basis, cat.votes_cast_status) == (1000, "votes_over_pct", "preliminary")
+
+
+def test_turnout_carries_the_status_of_its_count_and_none_without_a_figure(raw):
+    """D1's printed percent is election night while its shares are certified: the turnout says preliminary, so an
+    election-night figure is never read as a final one; D3's counts are certified; D2 has no turnout and no status."""
+    cr = candidate_races(load_raw(raw)).set_index("candidate_id")
+    assert (cr.loc["ann", "turnout_status"], cr.loc["ann", "count_status"]) == ("preliminary", "certified")
+    assert cr.loc["fay", "turnout_status"] == "certified"
+    assert cr.loc["cat", "turnout_status"] == "" and np.isnan(cr.loc["cat", "turnout"])
+    h2h = head_to_head(candidate_races(load_raw(raw))).set_index("race_id")
+    assert h2h.loc["2020-03-03-D3", "turnout_status"] == "certified"

@@ -68,6 +68,12 @@ def test_committed_clean_tables_match_a_rebuild(tmp_path, capsys):
         ("spending", 2, "stance", "attack", "unknown value"),
         ("results", 2, "pct_reported", "30", "disagrees with votes/total"),
         ("races", 2, "ballots_cast", "10", "above ballots cast"),
+        ("races", 2, "turnout_status", "", "need the status of their count"),
+        ("spending", 2, "committee_id", "UTLA PACE", "expected committee keys"),
+        ("spending", 2, "committee_id", "csr;all", "expected committee keys"),
+        ("spending", 4, "committee_id", "csr", "needs committee_id 'all'"),
+        ("spending", 2, "money_kind", "gift", "unknown value"),
+        ("results", 2, "pct_bound", "more", "unknown value"),
     ],
 )
 def test_bad_cell_gives_one_line_error_and_writes_nothing(raw, tmp_path, capsys, table, line, field, value, message):
