@@ -87,7 +87,9 @@ def adjust(estimate: float, se: float, dof: float, r2dz_x: float, r2yz_dx: float
     shrunk = np.sign(estimate) * (abs(estimate) - bias(se, dof, r2dz_x, r2yz_dx))
     new_se = se * np.sqrt((1 - r2yz_dx) / (1 - r2dz_x) * dof / (dof - 1))
     half = critical_t(alpha, dof) * new_se
-    return Adjusted(float(shrunk), float(new_se), float(shrunk / new_se), float(shrunk - half), float(shrunk + half))
+    # r2yz_dx = 1: the confounder explains all the outcome's residual variance, so no sampling error is left.
+    t_stat = shrunk / new_se if new_se > 0 else np.copysign(np.inf, shrunk)
+    return Adjusted(float(shrunk), float(new_se), float(t_stat), float(shrunk - half), float(shrunk + half))
 
 
 def benchmark_bounds(r2dxj_x: float, r2yxj_dx: float, kd: float, ky: float | None = None) -> tuple[float, float]:
