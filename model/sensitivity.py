@@ -265,7 +265,7 @@ def tipping_points(grid: pd.DataFrame, apparent: float, dx: float, incumbency: f
             note = "already at b = 0: the data do not show the effect's sign at this level without any confounder"
         elif np.isnan(share):
             note = f"not reached with a bias of up to {SHARES[-1]:g} times the apparent effect"
-        b = share * apparent
+        b = share * apparent + 0.0  # + 0.0: no "-0.000" for a negative effect at share 0
         rows.append(
             {
                 "criterion": criterion,
