@@ -102,6 +102,7 @@ def tipping_figure(grid: pd.DataFrame, points: pd.DataFrame, out_dir: Path, effe
         if use_incumbency
         else "bias b as a share of the apparent effect"
     )
+    sign = "> 0" if g.apparent.iloc[0] >= 0 else "< 0"
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
     left.fill_between(x, g.lo_pp, g.hi_pp, color="tab:blue", alpha=0.25, label="90 % interval")
     left.plot(x, g.mean_pp, color="tab:blue", label="mean")
@@ -109,7 +110,7 @@ def tipping_figure(grid: pd.DataFrame, points: pd.DataFrame, out_dir: Path, effe
     left.set_ylabel(f"{effect} effect of doubling, points of share")
     right.plot(x, g.p_apparent_sign, color="tab:blue")
     right.axhline(0.9, color="0.4", ls=":", lw=1)
-    right.set_ylabel("P(effect > 0)" if g.apparent.iloc[0] >= 0 else "P(effect < 0)")
+    right.set_ylabel(f"P(effect {sign})")
     right.set_ylim(0, 1)
     colours = ("tab:orange", "tab:red")
     for i, (colour, tip) in enumerate(zip(colours, tips.itertuples(), strict=False)):
@@ -118,7 +119,8 @@ def tipping_figure(grid: pd.DataFrame, points: pd.DataFrame, out_dir: Path, effe
             for ax in (left, right):
                 ax.axvline(at, color=colour, ls="--", lw=1.2)
             left.annotate(
-                f"{tip.criterion}: {at:.2f}", (at, 0.06 + 0.09 * i), (5, 0), xycoords=("data", "axes fraction"),
+                f"{tip.criterion.replace('has its sign', sign)}: {at:.2f}", (at, 0.06 + 0.09 * i), (5, 0),
+                xycoords=("data", "axes fraction"),
                 textcoords="offset points", fontsize=8, color=colour, bbox={"fc": "white", "ec": "none", "pad": 1},
             )  # fmt: skip
     share_per_x = 1 / float(g.b_incumbency.iloc[1] / g.share.iloc[1]) if use_incumbency else 1.0

@@ -215,8 +215,13 @@ def tipping_grid(
         if base_lp is None or b == 0:
             w, khat, method = np.full(len(slope), 1 / len(slope)), np.nan, "shift" if base_lp is None else "reweight"
         else:
-            # psislw smooths the weights of minus its argument (it is written for LOO's log-likelihoods).
-            lw, khat = array_stats.psislw(base_lp - _log_prior(prior, beta))
+            # psislw smooths the weights of minus its argument (it is written for LOO's log-likelihoods). Extreme
+            # weights overflow inside its tail fit; k-hat then comes out large and the tipping note says so.
+            raw = _log_prior(prior, beta) - base_lp
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                lw, khat = array_stats.psislw(-raw)
+            if not np.isfinite(lw).all():  # the smoothing failed: raw weights, flagged by an infinite k-hat
+                lw, khat = raw, np.inf
             w, method = np.exp(lw - np.logaddexp.reduce(lw)), "reweight"
         lo, hi = weighted_quantiles(beta, w, INTERVAL)
         rows.append(
@@ -248,8 +253,9 @@ def _crossing(shares: np.ndarray, value: np.ndarray, level: float) -> float:
 
 
 def tipping_points(grid: pd.DataFrame, apparent: float, dx: float, incumbency: float) -> pd.DataFrame:
-    """The two tipping points of a tipping_grid: the share (and b, and b in incumbency units) at which P(apparent
-    sign) falls below P_TIPPING, and at which the 90 % interval reaches zero."""
+    """The two tipping points of a tipping_grid: the share (and b, b in incumbency units, and the bias in points of
+    the effect of the money step dx) at which P(apparent sign) falls below P_TIPPING, and at which the 90 % interval
+    reaches zero."""
     sign = 1.0 if apparent >= 0 else -1.0
     inner = np.where(sign > 0, grid.lo_pp, -grid.hi_pp)  # the interval's limit nearer zero, signed towards the effect
     criteria = {
@@ -266,23 +272,29 @@ def tipping_points(grid: pd.DataFrame, apparent: float, dx: float, incumbency: f
         elif np.isnan(share):
             note = f"not reached with a bias of up to {SHARES[-1]:g} times the apparent effect"
         b = share * apparent + 0.0  # + 0.0: no "-0.000" for a negative effect at share 0
+        max_k = float(grid.pareto_k[grid.share <= (share if np.isfinite(share) else np.inf)].max())
+        if max_k > PARETO_K_OK:
+            note = f"{note}; " * bool(note) + f"weights unreliable (Pareto k-hat {max_k:.2f}): refit with the bias"
         rows.append(
             {
                 "criterion": criterion,
                 "share": share,
                 "b": b,
                 "b_incumbency": b * dx / incumbency if incumbency > 0 else np.nan,
-                "max_pareto_k": float(grid.pareto_k[grid.share <= (share if np.isfinite(share) else np.inf)].max()),
+                "b_pp": float(100 * (expit(b * dx) - 0.5)),  # the bias in the effect of the money step, in points
+                "max_pareto_k": max_k,
                 "note": note,
             }
         )
     return pd.DataFrame(rows)
 
 
-def bayes_tipping(idata, priors: dict[str, Prior], reference_usd: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(grid, tipping points) of the support and oppose slopes of a fitted vote-share model, quoted for doubling the
-    money from reference_usd and in units of its incumbency effect (posterior mean of beta_incumbent); empty frames
-    when the model has no such slopes."""
+def bayes_tipping(
+    idata, priors: dict[str, Prior], reference_usd: float, stances: tuple[str, ...] = tuple(MONEY_EFFECTS)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(grid, tipping points) of the support and oppose slopes (of those stances) of a fitted vote-share model,
+    quoted for doubling the money from reference_usd and in units of its incumbency effect (posterior mean of
+    beta_incumbent); empty frames when the model has no such slopes."""
     post = idata.posterior
     if "beta_incumbent" not in post:
         return pd.DataFrame(), pd.DataFrame()
@@ -291,7 +303,7 @@ def bayes_tipping(idata, priors: dict[str, Prior], reference_usd: float) -> tupl
     grids, points = [], []
     for stance, effect in MONEY_EFFECTS.items():
         name = f"beta_{stance}"
-        if name not in post:
+        if name not in post or stance not in stances:
             continue
         slope = draws(idata, name)
         apparent = float(slope.mean())
@@ -316,7 +328,10 @@ def write_sensitivity(out: Path, result: dict, reference_usd: float) -> None:
     main = result.get("main_model")
     if main is None:
         return
-    grid, points = bayes_tipping(result["idata"][main], result["priors"], reference_usd)
+    cr = result["inputs"].cr
+    # A slope the data cannot inform (no money of that stance anywhere) has nothing to tip.
+    stances = tuple(s for s in MONEY_EFFECTS if cr[f"{s}_usd"].fillna(0).gt(0).any())
+    grid, points = bayes_tipping(result["idata"][main], result["priors"], reference_usd, stances)
     if len(grid):
         grid.assign(model=main).to_csv(Path(out) / TIPPING_GRID_FILE, index=False)
         points.assign(model=main).to_csv(Path(out) / TIPPING_FILE, index=False)

@@ -168,3 +168,12 @@ def test_weighted_quantiles_match_unweighted_ones_for_equal_weights():
     x = np.random.default_rng(SIMULATION_SEED).normal(size=20_001)
     w = np.full(len(x), 1 / len(x))
     assert weighted_quantiles(x, w, (0.05, 0.95)) == pytest.approx(np.quantile(x, [0.05, 0.95]), abs=1e-3)
+
+
+def test_a_prior_far_tighter_than_the_posterior_is_flagged_as_unreliable_weights():
+    """A slope estimated at 0.5 +/- 0.1 under a N(0, 0.03) prior cannot be reweighted to the bias model: the
+    Pareto k-hat exceeds 0.7 and the tipping note says to refit."""
+    slope = np.random.default_rng(SIMULATION_SEED).normal(0.5, 0.1, size=4000)
+    grid = tipping_grid(slope, Prior("normal", {"mu": 0.0, "sigma": 0.03}, ""), 1.0, 1.0)
+    tips = tipping_points(grid, float(slope.mean()), 1.0, 1.0)
+    assert (tips.max_pareto_k > 0.7).all() and tips.note.str.contains("weights unreliable").all()

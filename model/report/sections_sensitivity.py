@@ -15,6 +15,7 @@ from model.sensitivity import (
     MODERATE,
     NOT_SHOWN,
     P_TIPPING,
+    PARETO_K_OK,
     ROBUST,
     TIPPING_FILE,
     classical_verdicts,
@@ -133,8 +134,9 @@ def tipping_text(tips: pd.DataFrame, effect: str = SUPPORT) -> str | None:
     def at(r: pd.Series) -> str:
         if not np.isfinite(r.share):
             return "beyond twice the apparent effect"
-        units = f"{_num(r.b_incumbency, 2)} times the incumbency effect, " if np.isfinite(r.b_incumbency) else ""
-        return f"a bias of {units}{100 * r.share:.0f} % of the apparent effect"
+        units = f"{_num(r.b_incumbency, 2)} times the incumbency effect (" if np.isfinite(r.b_incumbency) else "("
+        points = f"{_num(r.b_pp, 1)} points of the effect of doubling, " if "b_pp" in r else ""
+        return f"a bias of {units}{points}{100 * r.share:.0f} % of the apparent effect)"
 
     sign = ">" if p_row.apparent >= 0 else "<"
     return (
@@ -163,9 +165,9 @@ def tipping_blocks(run: Run, tips: pd.DataFrame) -> list[Block]:
             "**The main model: tipping points.** A hidden confounder that follows the money adds a bias b to the "
             "money slope: the model sees beta + b where money's own effect is beta. For each b on a grid, the "
             "posterior of beta is the fitted posterior reweighted by the slope prior's ratio pi(slope − b) / "
-            "pi(slope) (exact importance sampling: the data see only beta + b; Pareto k-hat below 0.7 means the "
-            "weights are reliable). b is given as a share of the apparent slope, and for the effect of doubling "
-            "the money as a multiple of the incumbency effect (both log-odds)."
+            f"pi(slope) (exact importance sampling: the data see only beta + b; Pareto k-hat below {PARETO_K_OK:g} "
+            "means the weights are reliable). b is given as a share of the apparent slope, and for the effect of "
+            "doubling the money as a multiple of the incumbency effect (both log-odds)."
             + (f" In this run {text}." if text else "")
         ),
         Table(
@@ -223,7 +225,16 @@ def confounding_sentence(run: Run) -> str | None:
     """'What we found': the main model's tipping point and the head-to-head verdict, in one sentence."""
     tips = read_csv_if(run.path / TIPPING_FILE)
     table = read_csv_if(run.path / CLASSICAL_FILE)
-    text = tipping_text(tips) if not tips.empty else None
+    ci_row = _tip(tips, SUPPORT, False) if not tips.empty else None
+    text = None
+    if ci_row is not None and ci_row.share > 0 and np.isfinite(ci_row.share):
+        text = (
+            f"a hidden confounder that inflated the {SUPPORT} effect by {_num(ci_row.b_incumbency, 2)} times the "
+            f"incumbency effect ({100 * ci_row.share:.0f} % of the apparent effect) would bring its 90 % interval to "
+            "zero"
+        )
+    elif ci_row is not None:
+        text = tipping_text(tips)
     classical = ""
     if not table.empty:
         v = classical_verdicts(table)
@@ -234,6 +245,6 @@ def confounding_sentence(run: Run) -> str | None:
             classical = f"in the {_label(table, first.model)} regression, {words}"
     if not text and not classical:
         return None
-    parts = [f"in the main model {text}" if text else "", classical]
+    parts = [f"in the main model, {text}" if text else "", classical]
     body = "; ".join(p for p in parts if p)
     return f"**How fragile the money effect is.** {body[0].upper()}{body[1:]}. [Details](#{ANCHOR})"
