@@ -3,6 +3,8 @@ confounder, and its reweighted tipping-point posterior is the exact posterior of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -177,3 +179,36 @@ def test_a_prior_far_tighter_than_the_posterior_is_flagged_as_unreliable_weights
     grid = tipping_grid(slope, Prior("normal", {"mu": 0.0, "sigma": 0.03}, ""), 1.0, 1.0)
     tips = tipping_points(grid, float(slope.mean()), 1.0, 1.0)
     assert (tips.max_pareto_k > 0.7).all() and tips.note.str.contains("weights unreliable").all()
+
+
+def test_write_sensitivity_writes_the_tables_and_figures_of_a_run_on_the_bundled_data(tmp_path):
+    """The call in fit.write_run, on the bundled data with stand-in posterior draws: the classical table covers
+    both designs' support and oppose coefficients (k = 0-3, incumbency benchmark in both), and the tipping tables
+    and both figures are written."""
+    import arviz as az
+
+    from model.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG
+    from model.models.base import load_inputs
+    from model.priors import DEFAULT_PRIORS
+    from model.sensitivity import CLASSICAL_FILE, TIPPING_FILE, TIPPING_GRID_FILE, write_sensitivity
+
+    rng = np.random.default_rng(SIMULATION_SEED)
+    posterior = {
+        "beta_support": rng.normal(0.08, 0.025, (2, 500)),
+        "beta_oppose": rng.normal(0.0, 0.04, (2, 500)),
+        "beta_incumbent": rng.normal(0.27, 0.1, (2, 500)),
+    }
+    result = {
+        "inputs": load_inputs(Path(__file__).resolve().parents[1] / "data" / "raw"),
+        "main_model": "main",
+        "idata": {"main": az.from_dict({"posterior": posterior})},
+        "priors": DEFAULT_PRIORS,
+    }
+    write_sensitivity(tmp_path, result, 541_000.0)
+    table = pd.read_csv(tmp_path / CLASSICAL_FILE)
+    assert table.groupby("model").effect.nunique().eq(2).all() and table.model.nunique() == 2
+    assert set(table.k) == {0, 1, 2, 3}
+    assert all("incumbency" in set(g.benchmark) for _model, g in table.groupby("model"))
+    assert len(pd.read_csv(tmp_path / TIPPING_GRID_FILE)) == 2 * 201
+    assert set(pd.read_csv(tmp_path / TIPPING_FILE).effect) == {"support IE", "oppose IE"}
+    assert (tmp_path / "figures" / CONTOUR_PNG).is_file() and (tmp_path / "figures" / TIPPING_PNG).is_file()
