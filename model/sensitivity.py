@@ -11,7 +11,8 @@ eta = (beta + b) * log_money + ..., with beta keeping the model's prior pi. Writ
 fit sampled as beta_<stance>. The fitted posterior is p0(gamma, rest) ∝ L(gamma, rest) pi(gamma) pi(rest), and the
 bias model's is p_b(gamma, rest) ∝ L(gamma, rest) pi(gamma - b) pi(rest): the same draws of gamma with importance
 weights pi(gamma - b) / pi(gamma), and beta = gamma - b. The cycle and district slopes are gamma plus deviations
-whose priors are centred on the mean slope, so they shift with it and their priors do not change. The weights are
+whose priors are centred on the mean slope, so they shift with it and their priors do not change (a runoff's
+change in money meets the same slope; the turnout interaction is left as fitted). The weights are
 Pareto-smoothed and their k-hat is recorded (reliable below 0.7). Shifting the draws without weights is the limit of
 a flat prior on beta."""
 
