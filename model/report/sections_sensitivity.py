@@ -154,6 +154,7 @@ def tipping_blocks(run: Run, tips: pd.DataFrame) -> list[Block]:
             f"{100 * r.share:.0f} %" if np.isfinite(r.share) else "—",
             _num(r.b),
             _num(r.b_incumbency, 2),
+            _num(getattr(r, "b_pp", np.nan), 1),
             _num(r.max_pareto_k, 2),
             "" if pd.isna(r.note) else str(r.note),
         )
@@ -171,7 +172,16 @@ def tipping_blocks(run: Run, tips: pd.DataFrame) -> list[Block]:
             + (f" In this run {text}." if text else "")
         ),
         Table(
-            ("money", "criterion", "share of apparent effect", "b", "b x doubling / incumbency", "max k-hat", "note"),
+            (
+                "money",
+                "criterion",
+                "share of apparent effect",
+                "b",
+                "b x doubling / incumbency",
+                "bias, points per doubling",
+                "max k-hat",
+                "note",
+            ),
             rows,
         ),
     ]
