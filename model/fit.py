@@ -42,6 +42,7 @@ from model.provenance import (
     raw_data_hash,
 )
 from model.sampling import SECONDARY, SamplerSettings, sample, sample_each, secondary_settings
+from model.sensitivity import write_sensitivity
 from model.terms import load_terms
 
 # Names other modules and tests import from here.
@@ -372,6 +373,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     regression, skipped = classical.regression_table(inputs)
     result["skipped"].update(skipped)
     regression.to_csv(out / "coefficients-regression.csv", index=False)
+    write_sensitivity(out, result, reference)  # hidden-confounder tables and figures (model/sensitivity.py)
     main = result["main_model"]
     if main is not None:
         for stem, table in fitted[main].tables(result["idata"][main], inputs, rng, reference).items():

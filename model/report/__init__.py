@@ -52,6 +52,7 @@ from model.report.sections_results import (
     section_limitations,
     section_priors,
 )
+from model.report.sections_sensitivity import section_sensitivity
 from model.report.sections_setup import section_calibration, section_data, section_diagnostics, section_models
 from model.report.sections_skill import section_skill
 
@@ -140,6 +141,7 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
         *section_money(run, repo, figures),
         *section_effects(run, [*win_probability_blocks(run, figures), *share_money_blocks(run, repo, figures)]),
         *section_literature(run),
+        *section_sensitivity(run),
         *section_races(run, repo, results),
         *section_skill(run),
         *section_claims(run, claims, data),

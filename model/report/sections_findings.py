@@ -11,6 +11,7 @@ from model.fmt import fmt_usd
 from model.literature import AGREES, HIGHER, LOWER, literature_rows
 from model.report.document import Block, Bullets, Heading, Para, Run, bayes_models, main_model, model_label
 from model.report.race_data import race_anchor, race_key, race_title
+from model.report.sections_sensitivity import confounding_sentence
 
 ClaimResults = list[tuple[dict, ClaimResult]]
 # A baseline in loco-summary is any row that is not one of the run's Bayesian models.
@@ -224,6 +225,7 @@ def section_findings(run: Run, claims: ClaimResults) -> list[Block]:
         endorsement_sentence(run, eff, main),
         turnout_sentence(eff, main),
         literature_sentence(run, main),
+        confounding_sentence(run),
         skill_sentence(run),
         claims_sentence(claims),
     ]
