@@ -40,7 +40,7 @@ from model.models.vote_share import CENTRED_MIN_INFORMATION, VoteShareModel, par
 from model.priors import DEFAULT_PRIORS
 from model.provenance import PACKAGES, git_commit
 from model.samplers import jax_device, require_installed, require_sampler
-from model.sampling import SECONDARY, SamplerSettings, sample
+from model.sampling import DEFAULT_DRAWS, SECONDARY, SamplerSettings, sample
 
 SEED = 20260305  # the Makefile's SEED, so the benchmark samples what `make fit` samples
 # Every registered model, in reverse registration order (the quick mode times only the first: the last
@@ -438,7 +438,7 @@ def sample_with_budget(model: pm.Model, settings: SamplerSettings, seed: int, bu
         warnings.simplefilter("ignore", UserWarning)
         run = nutpie.sample(
             compiled,
-            draws=settings.draws,
+            draws=settings.draws or DEFAULT_DRAWS,
             tune=settings.tune,
             chains=settings.chains,
             seed=seed,

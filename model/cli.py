@@ -142,9 +142,14 @@ def _fit(args: argparse.Namespace) -> int:
     if not passed:
         import pandas as pd
 
+        from model import models
         from model.diagnostics import failure_line
 
-        line = failure_line(pd.read_csv(run_dir / "diagnostics.csv"), settings.draws)
+        checks = pd.read_csv(run_dir / "diagnostics.csv")
+        failed = checks[~checks.passed.astype(bool)]
+        model = str(failed.model.iloc[0]) if len(failed) and "model" in failed else ""
+        draws = settings.draws or (models.get(model).draws if model in models.REGISTRY else 2000)
+        line = failure_line(checks, draws)
         print(line or "no model was fitted", file=sys.stderr)
     return 1 if args.strict and not passed else 0
 

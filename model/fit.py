@@ -41,7 +41,7 @@ from model.provenance import (
     model_code_hash,
     raw_data_hash,
 )
-from model.sampling import SECONDARY, SamplerSettings, sample, sample_each, secondary_settings
+from model.sampling import SECONDARY, SamplerSettings, for_model, sample, sample_each, secondary_settings
 from model.sensitivity import write_sensitivity
 from model.terms import load_terms
 
@@ -83,7 +83,7 @@ def fit_one(
         # ignore the money figures too; PyMC's warning about that does not apply.
         warnings.simplefilter("ignore", UserWarning)
         prior = pm.sample_prior_predictive(draws=PRIOR_PREDICTIVE_DRAWS, random_seed=seed + position)
-    idata = sample(pm_model, seed + position, settings, progress)
+    idata = sample(pm_model, seed + position, for_model(settings, model.draws), progress)
     model.add_groups(idata, pm_model, inputs, prior, rng, seed + position)
     idata["prior"] = prior.prior
     return idata

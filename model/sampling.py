@@ -33,12 +33,22 @@ class SamplerSettings:
 
     sampler: str = "nutpie"  # "pymc" for PyMC's own NUTS, "numpyro" or "blackjax" for PyMC's JAX path
     chains: int = 4
-    # 2000, not 1000: with 1000 the hierarchical sds (tau_district_support) had bulk ESS ~750 and R-hat 1.008-1.0098
-    # over seeds, so the 1.01 gate failed or passed by chance; 2000 gives ESS ~1700 and R-hat ~1.005 (seed 1).
-    draws: int = 2000
+    # None: each model's own number (BayesModel.draws, DEFAULT_DRAWS unless a model mixes slowly); a number given
+    # by the user (make fit DRAWS=...) applies to every model.
+    draws: int | None = None
     tune: int = 1000
     # 0.95 rather than 0.8: the soft lower-bound steps of the latent money model gave a few divergences.
     target_accept: float = 0.95
+
+
+# 2000, not 1000: with 1000 the hierarchical sds (tau_district_support) had bulk ESS ~750 and R-hat 1.008-1.0098
+# over seeds, so the 1.01 gate failed or passed by chance; 2000 gives ESS ~1700 and R-hat ~1.005 (seed 1).
+DEFAULT_DRAWS = 2000
+
+
+def for_model(settings: SamplerSettings, model_draws: int) -> SamplerSettings:
+    """The settings one model is fitted with: its own draw count unless the user set one."""
+    return settings if settings.draws is not None else replace(settings, draws=model_draws)
 
 
 # The prior sweep and leave-one-cycle-out only need means and intervals of a few effects: fewer draws suffice.
@@ -50,7 +60,7 @@ def secondary_settings(settings: SamplerSettings) -> SamplerSettings:
     return replace(
         settings,
         chains=min(settings.chains, SECONDARY.chains),
-        draws=min(settings.draws, SECONDARY.draws),
+        draws=min(settings.draws or DEFAULT_DRAWS, SECONDARY.draws),
         tune=min(settings.tune, SECONDARY.tune),
     )
 
@@ -62,6 +72,7 @@ def sample(model: pm.Model, seed: int, settings: SamplerSettings, progress: bool
     nutpie samples a compiled model taken from this process's compile cache (compiled_nutpie), with the same
     seed, options and InferenceData fix-ups as pm.sample(nuts_sampler="nutpie") would use."""
     require_sampler(settings.sampler)
+    settings = for_model(settings, DEFAULT_DRAWS)
     if settings.sampler != "nutpie":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyMC chatter about unused options
@@ -132,6 +143,7 @@ def _sample_chunk(model: pm.Model, settings: SamplerSettings, jobs: list[tuple[d
 
 def _sample_chunk_lazily(model: pm.Model, updates: list[dict[str, np.ndarray]], seeds: list[int], settings):
     """sample_each in this process, one fit per next()."""
+    settings = for_model(settings, DEFAULT_DRAWS)
     if settings.sampler != "nutpie":
         for update, seed in zip(updates, seeds, strict=True):
             with model:

@@ -143,6 +143,9 @@ class BayesModel:
     # different models do not share seeds and earlier runs' numbers stay reproducible.
     loco_seed_offset: int = 0
     runoff_forecast: bool = False
+    # Posterior draws per chain of the main fit unless the user sets them (make fit DRAWS=...): enough for bulk and
+    # tail ESS >= 400 with a margin on every gated parameter.
+    draws: int = 2000
     # False: fitted only when named (make fit MODELS="..."), e.g. a variant kept for comparison whose sampler needs
     # more than the default settings; the registry still lists it.
     in_default_fit: bool = True
