@@ -23,6 +23,7 @@ from model.report.race_data import (
     side_money,
     source_links,
 )
+from model.report.sections_whatif import run_whatif_table, whatif_round_blocks, whatif_script_blocks
 
 ClaimResults = list[tuple[dict, ClaimResult]]
 
@@ -49,9 +50,10 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
     ]
     figures = money_figures(repo.raw)
     counts = chosen_counts(repo.raw)
+    draws = run_whatif_table(run)
     for key, race_ids in keys.items():
-        blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims)
-    return blocks
+        blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims, draws)
+    return [*blocks, *whatif_script_blocks(draws)]
 
 
 def decomposition_figure_blocks(run: Run) -> list[Block]:
@@ -135,13 +137,18 @@ def race_section(
     figures: pd.DataFrame,
     counts: pd.DataFrame,
     claims: ClaimResults,
+    draws: pd.DataFrame | None = None,
 ) -> list[Block]:
-    """One race: each round's results, money and model, then the race's press claims and its sources."""
+    """One race: each round's results, money, model and what-if, then the race's press claims and its sources
+    (draws: the run's whatif-draws table, when it has one)."""
     sources = repo.sources
     used: list[str] = []
     blocks: list[Block] = [Heading(3, race_title(key), race_anchor(key))]
     for rid in race_ids:
         blocks += round_blocks(run, rid, rows, (figures, counts, sources), used)
+        if draws is not None:
+            names = dict(zip(rows.candidate_id, rows.name, strict=True))
+            blocks += whatif_round_blocks(run, draws, rid, names)
     found = race_claims(race_ids, claims)
     if found:
         blocks.append(Para("**Press claims about this race** (tested in [section 5](#claims)):"))
