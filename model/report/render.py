@@ -179,7 +179,8 @@ def render_markdown(blocks: list[Block], out_dir: Path) -> str:
     toc = "Contents: " + " · ".join(
         f"[{b.text}](#{b.anchor})" for b in blocks if isinstance(b, Heading) and b.anchor and b.level == 2
     )
-    return "\n\n".join(md_block(b, out_dir, toc) for b in blocks) + "\n"
+    parts = (md_block(b, out_dir, toc) for b in blocks)
+    return "\n\n".join(p for p in parts if p) + "\n"  # a page-only block (a script) has no Markdown
 
 
 def write_public(path: Path, text: str) -> None:
