@@ -375,13 +375,11 @@ class VoteShareModel(BayesModel):
     # ------------------------------------------------------------ main-model products
 
     def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
-        """Per-candidate counterfactuals and (for a variant with a support-money slope) the P(win) curve against
-        the spending ratio."""
-        out = {
-            "counterfactuals": counterfactuals(self, idata, inputs.data, rng),
-            "whatif-draws": whatif_draws(self, idata, inputs.data),
-        }
-        if "beta_support" in idata.posterior:
+        """Per-candidate counterfactuals and, for a variant with the money slopes, the thinned draws of the
+        what-ifs and the P(win) curve against the spending ratio."""
+        out = {"counterfactuals": counterfactuals(self, idata, inputs.data, rng)}
+        if "beta_support" in idata.posterior:  # a variant without the money slopes has nothing to move
+            out["whatif-draws"] = whatif_draws(self, idata, inputs.data)
             beta, conc = draws(idata, "beta_support"), draws(idata, "concentration")
             out["win_probability"] = win_probability_curve(beta, conc, reference_usd)
         return out

@@ -37,20 +37,26 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
     """3 Race by race: the index table, then a section per race."""
     rows = race_rows(run, repo)
     keys = race_keys(rows)
+    draws = run_whatif_table(run)
     blocks: list[Block] = [
         Heading(2, "3 Race by race", "races"),
         Para(
             "Every race in the dataset: its rounds, who won, and the outside money recorded for and against its "
             "candidates ('≥' when some of it is a 'more than $X' figure). Click a race for its own section: votes and "
-            "shares per round, money by side with the kind of each figure, what the model makes of it, the press "
-            "claims about it, and the sources of every number."
+            "shares per round, money by side with the kind of each figure, what the model makes of it, "
+            + (
+                "what an even chance would have cost the runner-up, an interactive what-if (move one candidate's "
+                "money for or against), "
+                if not draws.empty
+                else ""
+            )
+            + "the press claims about it, and the sources of every number."
         ),
         index_table(keys, rows, claims, floor_sides(repo.raw)),
         *decomposition_figure_blocks(run),
     ]
     figures = money_figures(repo.raw)
     counts = chosen_counts(repo.raw)
-    draws = run_whatif_table(run)
     for key, race_ids in keys.items():
         blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims, draws)
     return [*blocks, *whatif_script_blocks(draws)]
