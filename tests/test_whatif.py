@@ -27,6 +27,7 @@ from model.fmt import fmt_interval
 from model.models.base import load_inputs
 from model.models.vote_share import whatif_draws
 from model.report import write_report
+from model.report.race_data import race_key
 
 RAW = REPO / "data" / "raw"
 
@@ -243,6 +244,10 @@ def test_every_modelled_round_has_a_whatif_and_a_price(whatif_report):
         assert f'data-race="{race_id}"' in page and f'id="wi-{race_id}"' in page
         assert f"python -m model whatif --race {race_id}" in whatif_report["md"]
     assert page.count('<details class="whatif"') == rows.race_id.nunique()
+    # The clean table's races with no modelled round (uncontested, or shares unknown) say why they have none.
+    clean = pd.read_csv(REPO / "data" / "clean" / "candidate_races.csv")
+    without = {race_key(r) for r in clean.race_id} - {race_key(r) for r in rows.race_id}
+    assert without and whatif_report["md"].count("No what-if for this race") == len(without)
     assert page.count('id="whatif-common"') == 1
     assert "not randomly assigned" in page and "What an even chance would cost" in whatif_report["md"]
 

@@ -155,6 +155,13 @@ def race_section(
         if draws is not None:
             names = dict(zip(rows.candidate_id, rows.name, strict=True))
             blocks += whatif_round_blocks(run, draws, rid, names)
+    if draws is not None and not draws.empty and not set(race_ids) & set(draws.race_id):
+        blocks.append(
+            Para(
+                "No what-if for this race: none of its rounds is modelled (an uncontested round, or one without every "
+                "candidate's share), so the model has no share to move."
+            )
+        )
     found = race_claims(race_ids, claims)
     if found:
         blocks.append(Para("**Press claims about this race** (tested in [section 5](#claims)):"))
