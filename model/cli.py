@@ -139,9 +139,8 @@ def _whatif(args: argparse.Namespace) -> str:
     seed = whatif.WHATIF_SEED if args.seed is None else args.seed
     result = whatif.scenario(rd, args.candidate, changes, seed=seed)
     out = [f"{args.race}, run {run_dir.name}", whatif.describe(result, names, args.candidate, changes, len(rd.eta))]
-    pair = whatif.leader_and_trailer(rows, args.race)
-    if pair and "support" in rd.money:
-        price = whatif.price_of_even_chance(rd, *pair)
+    price = whatif.round_price(rd, rows)
+    if price is not None:
         out.append(whatif.price_sentence(price, names, whatif.realistic_usd(rows)).replace("**", ""))
     return "\n".join([*out, whatif.CAUTION])
 

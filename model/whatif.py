@@ -197,6 +197,15 @@ def leader_and_trailer(rows: pd.DataFrame, race_id: str) -> tuple[str, str] | No
     return str(mine.candidate_id.iloc[0]), str(mine.candidate_id.iloc[1])
 
 
+def round_price(rd: RaceDraws, rows: pd.DataFrame) -> Price | None:
+    """The price of an even chance for a round's runner-up; None without two known shares, or where no candidate
+    in the data drew support IE (the support slope is then its prior alone and says nothing about money)."""
+    pair = leader_and_trailer(rows, rd.race_id) if "vote_share" in rows else None
+    if pair is None or "support" not in rd.money or realistic_usd(rows) <= 0:
+        return None
+    return price_of_even_chance(rd, *pair)
+
+
 def realistic_usd(rows: pd.DataFrame) -> float:
     """The most support IE any candidate-round in the data drew: a sum beyond it is beyond any realistic one."""
     return float(rows.get("support_usd", pd.Series([0.0])).fillna(0.0).max())

@@ -364,3 +364,13 @@ def test_the_rendered_report_is_at_most_3_mb_paints_within_a_second_and_its_what
     assert size <= 3_000_000, size
     assert paint < 1000, paint
     assert count > 0 and rows >= 2
+
+
+def test_no_price_where_no_candidate_in_the_data_drew_support_ie():
+    """With no support IE anywhere (an own-money-only board) the support slope is its prior: no price is given."""
+    rd = two_way(1.0, 0.5, np.full(400, 0.5), 100_000.0)
+    rows = pd.DataFrame(
+        {"race_id": rd.race_id, "candidate_id": ["ann", "bob"], "vote_share": [0.6, 0.4], "support_usd": [0.0, 0.0]}
+    )
+    assert whatif.round_price(rd, rows) is None
+    assert whatif.round_price(rd, rows.assign(support_usd=[0.0, 100_000.0])).trailing == "bob"

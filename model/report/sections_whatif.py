@@ -67,9 +67,9 @@ def whatif_round_blocks(run: Run, table: pd.DataFrame, rid: str, names: dict[str
     rd = whatif.race_draws(table, rid)
     rows = run.tables["model_rows"]
     pair = whatif.leader_and_trailer(rows, rid) if "vote_share" in rows else None
+    price = whatif.round_price(rd, rows)
     blocks: list[Block] = []
-    if pair and "support" in rd.money:
-        price = whatif.price_of_even_chance(rd, *pair)
+    if price is not None:
         blocks.append(Para(whatif.price_sentence(price, names, whatif.realistic_usd(rows))))
     default = pair[1] if pair else rd.candidates[0]
     command = f"python -m model whatif --race {rid} --candidate {default} --support +250000"
