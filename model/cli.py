@@ -1,4 +1,4 @@
-"""Command line: `python -m model {data,fit,report,models}`."""
+"""Command line: `python -m model {data,fit,report,whatif,models}`."""
 
 from __future__ import annotations
 
@@ -71,9 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
     r.add_argument("--out", type=Path, default=Path("reports"))
+    w = sub.add_parser("whatif", help="one race-round's shares and chances with a candidate's money changed")
+    w.add_argument("--runs", type=Path, default=Path("runs"))
+    w.add_argument("--race", required=True, help="race-round id, e.g. 2024-11-05-D3")
+    w.add_argument("--candidate", required=True, help="candidate id, e.g. dan-chang")
+    for channel, words in (("support", "IE for"), ("oppose", "IE against"), ("own", "own committee money")):
+        w.add_argument(
+            f"--{channel}", help=f"change of the candidate's {words}: +500000, +$2M, or a cut as --{channel}=-40%%"
+        )
+    w.add_argument("--seed", type=int, help="seed of the chances' Monte Carlo draws (default: whatif.WHATIF_SEED)")
     sub.add_parser("models", help="list the registered models and classical estimators, one line each")
-    w = sub.add_parser("warm", help="compile every model of a default fit once, filling PyTensor's disk cache")
-    w.add_argument("--raw", type=Path, default=Path("data/raw"))
+    wm = sub.add_parser("warm", help="compile every model of a default fit once, filling PyTensor's disk cache")
+    wm.add_argument("--raw", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
     try:
         if args.command == "data" and args.audit is not None:
@@ -89,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             print(summary)
         elif args.command == "fit":
             return _fit(args)
+        elif args.command == "whatif":
+            print(_whatif(args))
         elif args.command == "models":
             print(models_listing())
         elif args.command == "warm":
@@ -195,6 +206,28 @@ def warm(raw: Path) -> None:
         t0 = time.perf_counter()
         compiled_nutpie(model.build(inputs, priors))
         print(f"compiled {model.name} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+def _whatif(args: argparse.Namespace) -> str:
+    """Run `whatif` on the latest run: the table, the price of an even chance, and the caveat."""
+    import pandas as pd
+
+    from model import whatif
+    from model.report.document import latest_run_dir
+
+    run_dir = latest_run_dir(args.runs)
+    table = whatif.load_whatif_table(run_dir)
+    rows = pd.read_csv(run_dir / "model_rows.csv")
+    names = dict(zip(rows.candidate_id, rows.name, strict=False))
+    changes = {ch: whatif.parse_change(getattr(args, ch)) for ch in ("support", "oppose", "own") if getattr(args, ch)}
+    rd = whatif.race_draws(table, args.race)
+    seed = whatif.WHATIF_SEED if args.seed is None else args.seed
+    result = whatif.scenario(rd, args.candidate, changes, seed=seed)
+    out = [f"{args.race}, run {run_dir.name}", whatif.describe(result, names, args.candidate, changes, len(rd.eta))]
+    price = whatif.round_price(rd, rows)
+    if price is not None:
+        out.append(whatif.price_sentence(price, names, whatif.realistic_usd(rows)).replace("**", ""))
+    return "\n".join([*out, whatif.CAUTION])
 
 
 def models_listing() -> str:

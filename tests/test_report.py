@@ -34,6 +34,7 @@ from model.report import (
     regression_effects,
     write_report,
 )
+from model.report.sections_results import EMBEDDED_DIAGNOSTICS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RUN_ID = "default-000000000000"
@@ -358,29 +359,39 @@ def test_regression_coefficients_convert_like_the_bayesian_effects():
     assert eff.loc["support IE, doubling", "mean_pp"] == pytest.approx(100 * (expit(b * dx) - 0.5))
 
 
-def test_html_has_no_external_resources_except_claim_sources(report):
-    """Every src is a data URI; every href is an in-page anchor or a claim's source link."""
+def test_html_has_no_external_resources_except_claim_sources_and_linked_diagnostics(report):
+    """Every src is a data URI; every href is an in-page anchor, a claim's source link, or one of the diagnostic
+    figures the page links instead of embedding (a file of the run folder, relative to the page, that exists)."""
     page = report["html"]
     allowed = {SOURCE.format(cid) for cid, *_ in CLAIMS}
     assert not re.search(r"<(script|link|iframe)\b", page)
     for src in re.findall(r'\bsrc="([^"]*)"', page):
-        assert src.startswith("data:image/png;base64,"), src[:60]
+        assert re.match(r"data:image/(png|webp);base64,", src), src[:60]
     ids = set(re.findall(r'\bid="([^"]+)"', page))
+    linked = 0
     for href in re.findall(r'\bhref="([^"]*)"', page):
+        if href.startswith("../runs/"):
+            assert (report["page"].parent / href).resolve().is_file(), href
+            linked += 1
+            continue
         assert href.startswith("#") or href in allowed, href
         assert not href.startswith("#") or href[1:] in ids, f"broken in-page link {href}"
+    assert linked == len(DIAGNOSTIC_KINDS) * len(MODELS) - EMBEDDED_DIAGNOSTICS
     assert "url(" not in page and "@import" not in page
 
 
-def test_images_are_base64_pngs_that_decode(report):
-    """Each embedded figure decodes to a real image: the 21 diagnostic figures and 3 others of the run (effects, two
-    prior predictive checks), and the spending-by-side, chance-of-winning and share-against-money figures the report
-    draws (the run's own win_probability.png gives way to the report's reader version)."""
-    uris = re.findall(r'src="data:image/png;base64,([^"]+)"', report["html"])
-    assert len(uris) == len(DIAGNOSTIC_KINDS) * len(MODELS) + 3 + 3
+def test_embedded_images_decode_and_only_the_first_diagnostics_are_embedded(report):
+    """Each embedded figure decodes to a real image (PNG or WebP, whichever is smaller): the first
+    EMBEDDED_DIAGNOSTICS of the 21 diagnostic figures and 3 others of the run (effects, two prior predictive
+    checks), and the spending-by-side, chance-of-winning and share-against-money figures the report draws (the run's
+    own win_probability.png gives way to the report's reader version)."""
+    from PIL import Image
+
+    uris = re.findall(r'src="data:image/(?:png|webp);base64,([^"]+)"', report["html"])
+    assert len(uris) == EMBEDDED_DIAGNOSTICS + 3 + 3
     for uri in uris:
-        img = mpimg.imread(io.BytesIO(base64.b64decode(uri, validate=True)), format="png")
-        assert img.ndim == 3 and img.shape[0] > 10 and img.shape[1] > 10
+        with Image.open(io.BytesIO(base64.b64decode(uri, validate=True))) as img:
+            assert img.size[0] > 10 and img.size[1] > 10
 
 
 def test_other_presets_are_compared_or_the_command_is_named(report, png):

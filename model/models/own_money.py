@@ -190,6 +190,13 @@ class VoteShareOwnMoney(VoteShareCarryover):
             eta = eta + post["beta_own_incumbent"][:, None] * data.incumbent * own
         return eta
 
+    def money_channels(self, post: dict[str, np.ndarray], data: VoteShareData) -> dict[str, tuple]:
+        """IE for and against, plus own money: slope beta_own (plus beta_own_incumbent for an incumbent)."""
+        slope = np.broadcast_to(post["beta_own"][:, None], (len(post["beta_own"]), len(data.frame)))
+        if "beta_own_incumbent" in post:
+            slope = slope + post["beta_own_incumbent"][:, None] * data.incumbent
+        return {**super().money_channels(post, data), "own": (self.log_own_draws(post, data), slope)}
+
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
         """The candidate-aware model's effects plus own money (and its incumbent difference, if on); without IE
         figures the IE slopes are their priors, so they are left out."""

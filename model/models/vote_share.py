@@ -45,6 +45,11 @@ MIN_TRAINING_RACES = 5
 # non-centred it still had ESS 45 in 2 x 500: the oppose slope mixes slowly at 100x whatever its form). Per
 # group, not per factor: a factor-wide rule never centred a cycle, because 2026 has no support IE at all.
 CENTRED_MIN_INFORMATION = 400.0
+# Thinned posterior draws behind the what-ifs (whatif-draws.csv, embedded in the report): a few hundred keep the
+# Monte Carlo error of a 90 % interval end near a point of share while the report stays small.
+WHATIF_DRAWS = 300
+# Decimals of eta, log money and slopes in whatif-draws.csv: 0.001 on the logit scale is under 0.03 points of share.
+WHATIF_DECIMALS = 3
 COVERAGE_LEVELS = (0.5, 0.9)  # central predictive intervals whose coverage of held-out shares is reported
 
 
@@ -255,13 +260,7 @@ class VoteShareModel(BayesModel):
             log_oppose = actual_o if log_oppose is None else log_oppose
         tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
         on_cycle = data.on_cycle[data.race_idx]
-        slope = {}
-        for stance in ("support", "oppose"):
-            slope[stance] = (
-                post[f"beta_{stance}"][:, None]
-                + post[f"tau_cycle_{stance}"][:, None] * post[f"z_cycle_{stance}"][:, data.cycle_idx]
-                + post[f"tau_district_{stance}"][:, None] * post[f"z_district_{stance}"][:, data.district_idx]
-            )
+        slope = {stance: group_slope_draws(post, data, stance) for stance in ("support", "oppose")}
         eta = (
             slope["support"] * log_support
             + slope["oppose"] * log_oppose
@@ -277,6 +276,16 @@ class VoteShareModel(BayesModel):
         for k, t in interacting:
             eta = eta + post[f"beta_oncycle_{t.term}"][:, None] * data.endorsement[:, k] * on_cycle
         return eta
+
+    def money_channels(self, post: dict[str, np.ndarray], data: VoteShareData) -> dict[str, tuple]:
+        """Per money channel a what-if can move: (log(1 + $k) per row, d eta / d log(1 + $k) per row), each
+        (draws or 1, row). eta_draws is linear in a row's own log money of each channel, and a row's money moves
+        only its own eta (a runoff's carried-over primary row is another race-round's), so a what-if in one
+        race-round is eta + slope x (new - fitted log money) on its rows (tested against eta_draws)."""
+        log_support, log_oppose = self.log_money_draws(post, data)
+        tz = turnout_z(data.turnout_filled, data.turnout_centre)[data.race_idx]
+        support = group_slope_draws(post, data, "support") + post["beta_turnout_support"][:, None] * tz
+        return {"support": (log_support, support), "oppose": (log_oppose, group_slope_draws(post, data, "oppose"))}
 
     def add_groups(self, idata, pm_model: pm.Model, inputs: Inputs, prior, rng: np.random.Generator, seed: int):
         """Add observed data, log-likelihoods, posterior and prior predictive draws (numpy twins)."""
@@ -391,10 +400,11 @@ class VoteShareModel(BayesModel):
     # ------------------------------------------------------------ main-model products
 
     def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
-        """Per-candidate counterfactuals and (for a variant with a support-money slope) the P(win) curve against
-        the spending ratio."""
+        """Per-candidate counterfactuals and, for a variant with the money slopes, the thinned draws of the
+        what-ifs and the P(win) curve against the spending ratio."""
         out = {"counterfactuals": counterfactuals(self, idata, inputs.data, rng)}
-        if "beta_support" in idata.posterior:
+        if "beta_support" in idata.posterior:  # a variant without the money slopes has nothing to move
+            out["whatif-draws"] = whatif_draws(self, idata, inputs.data)
             beta, conc = draws(idata, "beta_support"), draws(idata, "concentration")
             out["win_probability"] = win_probability_curve(beta, conc, reference_usd)
         return out
@@ -418,6 +428,15 @@ class VoteShareModel(BayesModel):
         np.maximum.at(observed, data.component_race, data.component_share)
         beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}
         return leader, observed, beta
+
+
+def group_slope_draws(post: dict[str, np.ndarray], data: VoteShareData, stance: str) -> np.ndarray:
+    """A money slope per row (draws, row): mean + cycle deviation + district deviation."""
+    return (
+        post[f"beta_{stance}"][:, None]
+        + post[f"tau_cycle_{stance}"][:, None] * post[f"z_cycle_{stance}"][:, data.cycle_idx]
+        + post[f"tau_district_{stance}"][:, None] * post[f"z_district_{stance}"][:, data.district_idx]
+    )
 
 
 def vote_share_effects(terms: tuple[Term, ...]) -> tuple[Effect, ...]:
@@ -484,6 +503,34 @@ def counterfactuals(model: VoteShareModel, idata, data: VoteShareData, rng: np.r
     return out
 
 
+def whatif_draws(model: VoteShareModel, idata, data: VoteShareData, n_draws: int = WHATIF_DRAWS) -> pd.DataFrame:
+    """The pieces of a what-if, per candidate row and thinned posterior draw (evenly spaced over the chains):
+    eta as fitted, the concentration, and per money channel the fitted log(1 + $k) and its slope, rounded to
+    WHATIF_DECIMALS. The report's in-browser what-if and `python -m model whatif` both compute from this table."""
+    post = posterior_draws(idata)
+    n = len(post["concentration"])
+    keep = np.unique(np.linspace(0, n - 1, min(n_draws, n)).round().astype(int))
+    shape = (n, len(data.frame))
+    columns = {
+        "eta": np.broadcast_to(model.eta_draws(post, data), shape)[keep],
+        "concentration": np.broadcast_to(post["concentration"][:, None], shape)[keep],
+    }
+    for channel, (log_k, slope) in model.money_channels(post, data).items():
+        columns[f"log_{channel}"] = np.broadcast_to(log_k, shape)[keep]
+        columns[f"slope_{channel}"] = np.broadcast_to(slope, shape)[keep]
+    frame = data.frame.reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "race_id": np.tile(frame.race_id.to_numpy(), len(keep)),
+            "candidate_id": np.tile(frame.candidate_id.to_numpy(), len(keep)),
+            "draw": np.repeat(np.arange(len(keep)), shape[1]),
+        }
+    )
+    for name, values in columns.items():
+        out[name] = np.round(values.reshape(-1), WHATIF_DECIMALS)
+    return out.sort_values(["race_id", "candidate_id", "draw"], kind="stable").reset_index(drop=True)
+
+
 def win_probability_curve(beta_support: np.ndarray, concentration: np.ndarray, reference_usd: float) -> pd.DataFrame:
     """P(candidate A out-polls B) in an otherwise even two-way race against A's support-IE ratio to B,
     with B at reference_usd: A's share is Beta(c p, c (1 - p)) under the Dirichlet likelihood."""
@@ -500,4 +547,12 @@ def win_probability_curve(beta_support: np.ndarray, concentration: np.ndarray, r
     return pd.DataFrame(rows, columns=["ratio", "p_win_mean", "p_win_lo", "p_win_hi"])
 
 
-__all__ = ["_NP", "VoteShareModel", "counterfactuals", "race_cycles", "win_probability_curve"]
+__all__ = [
+    "_NP",
+    "VoteShareModel",
+    "counterfactuals",
+    "group_slope_draws",
+    "race_cycles",
+    "whatif_draws",
+    "win_probability_curve",
+]

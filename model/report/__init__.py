@@ -165,5 +165,5 @@ def write_report(runs: Path, out: Path, root: Path = Path(".")) -> tuple[Path, P
     blocks = build_blocks(Path(runs), Path(root), Path(out) / "figures")
     md, page = Path(out) / "report.md", Path(out) / "report.html"
     write_public(md, render_markdown(blocks, Path(out)))
-    write_public(page, render_html(blocks))
+    write_public(page, render_html(blocks, Path(out)))
     return md, page

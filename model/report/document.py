@@ -60,6 +60,7 @@ class Figure:
     path: Path
     caption: str
     alt: str = ""
+    embed: bool = True  # False: report.html links to the file in the run folder instead of carrying it
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,16 @@ class Contents:
     """The table of contents: a link to every level-2 heading that has an anchor."""
 
 
-Block = Heading | Para | Bullets | Table | Figure | Contents
+@dataclass(frozen=True)
+class Widget:
+    """Ready-made HTML (an interactive part of the page, with its data and script) and the Markdown that stands in
+    for it in report.md."""
+
+    html: str
+    text: str
+
+
+Block = Heading | Para | Bullets | Table | Figure | Contents | Widget
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import os
 import re
+import urllib.parse
 from pathlib import Path
+
+from PIL import Image
 
 from model import atomic
 from model.claims import CANNOT_TELL, NOT_SUPPORTED, SUPPORTED
-from model.report.document import Block, Bullets, Contents, Heading, Para, Table
+from model.report.document import Block, Bullets, Contents, Heading, Para, Table, Widget
 
 CSS = """
 body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:2em auto;padding:0 1.2em;color:#222;
@@ -31,6 +35,10 @@ h1{margin-top:0}.meta{font-size:.85em;color:#555;margin:.2em 0}
 #findings+p+ul li{margin:.25em 0}.lede{color:#444}
 h4{font-family:Helvetica,Arial,sans-serif;color:#1a3550;margin:1.2em 0 .3em}
 td{overflow-wrap:anywhere}
+details.whatif{border:1px solid #ccd;border-radius:4px;padding:.4em .8em;margin:.8em 0;background:#fbfcfe}
+details.whatif summary{cursor:pointer;font-family:Helvetica,Arial,sans-serif;color:#1a3550;font-weight:bold}
+.wi-body label{display:block;font-family:Helvetica,Arial,sans-serif;font-size:.9em;margin:.4em 0}
+.wi-slider input{width:22em;vertical-align:middle}.wi-chosen td{font-weight:bold}.wi-caution{font-size:.9em}
 """
 
 
@@ -53,14 +61,38 @@ def inline_html(text: str) -> str:
 
 
 def png_data_uri(path: Path) -> str:
-    """A PNG file as a base64 data URI."""
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    """A PNG file as a base64 data URI, in the smallest of three forms: the file itself, lossless WebP, or a
+    256-colour PNG (plots have few colours: both are about a third of matplotlib's PNG, measured on the run's
+    figures)."""
+    original = path.read_bytes()
+    forms = [("image/png", original)]
+    try:
+        with Image.open(io.BytesIO(original)) as image:
+            image.load()
+            webp, palette = io.BytesIO(), io.BytesIO()
+            image.save(webp, "WEBP", lossless=True, method=4)
+            image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(palette, "PNG", optimize=True)
+        forms += [("image/webp", webp.getvalue()), ("image/png", palette.getvalue())]
+    except (OSError, ValueError):
+        pass  # not an image Pillow can read: embedded as it is
+    kind, data = min(forms, key=lambda f: len(f[1]))
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
-def html_block(block: Block, toc: str = "") -> str:
-    """One block as HTML (toc: the rendered contents, for a Contents block)."""
+def relative_link(path: Path, out_dir: Path | None) -> str:
+    """A link to a file from the folder report.html is written to (a file URI without one)."""
+    if out_dir is None:
+        return path.resolve().as_uri()
+    return urllib.parse.quote(os.path.relpath(path.resolve(), Path(out_dir).resolve()))
+
+
+def html_block(block: Block, toc: str = "", out_dir: Path | None = None) -> str:
+    """One block as HTML (toc: the rendered contents, for a Contents block; out_dir: where the page is written,
+    for links to figures it does not embed)."""
     if isinstance(block, Contents):
         return f"<nav>{toc}</nav>"
+    if isinstance(block, Widget):
+        return block.html
     if isinstance(block, Heading):
         anchor = f' id="{block.anchor}"' if block.anchor else ""
         return f"<h{block.level}{anchor}>{inline_html(block.text)}</h{block.level}>"
@@ -76,6 +108,10 @@ def html_block(block: Block, toc: str = "") -> str:
     if not block.path.is_file():
         return f"<p><em>Figure missing: {html.escape(block.path.name)}</em></p>"
     alt = html.escape(block.alt or block.caption, quote=True)
+    if not block.embed:
+        href = html.escape(relative_link(block.path, out_dir), quote=True)
+        link = f'<a href="{href}">{inline_html(block.caption)}</a>'
+        return f'<p class="figlink">Figure (a file in the run folder): {link}</p>'
     return (
         f'<figure><img src="{png_data_uri(block.path)}" alt="{alt}">'
         f"<figcaption>{inline_html(block.caption)}</figcaption></figure>"
@@ -92,15 +128,16 @@ def html_cell(text: str) -> str:
     return f'<td class="{cls}">{inline_html(text)}</td>' if cls else f"<td>{inline_html(text)}</td>"
 
 
-def render_html(blocks: list[Block]) -> str:
-    """The whole report as one self-contained HTML page (inline CSS, images as data URIs)."""
+def render_html(blocks: list[Block], out_dir: Path | None = None) -> str:
+    """The whole report as one self-contained HTML page (inline CSS, images as data URIs; figures marked not to
+    embed are links relative to out_dir)."""
     title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "Report")
     toc = " · ".join(
         f'<a href="#{b.anchor}">{html.escape(b.text)}</a>'
         for b in blocks
         if isinstance(b, Heading) and b.anchor and b.level == 2
     )
-    parts = [html_block(b, toc) for b in blocks]
+    parts = [html_block(b, toc, out_dir) for b in blocks]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -120,6 +157,8 @@ def md_block(block: Block, out_dir: Path, toc: str = "") -> str:
     HTML anchor before it, so that in-page [links](#anchor) work in Markdown viewers too."""
     if isinstance(block, Contents):
         return toc
+    if isinstance(block, Widget):
+        return block.text
     if isinstance(block, Heading):
         anchor = f'<a id="{block.anchor}"></a>\n\n' if block.anchor else ""
         return anchor + "#" * block.level + " " + block.text
@@ -140,7 +179,8 @@ def render_markdown(blocks: list[Block], out_dir: Path) -> str:
     toc = "Contents: " + " · ".join(
         f"[{b.text}](#{b.anchor})" for b in blocks if isinstance(b, Heading) and b.anchor and b.level == 2
     )
-    return "\n\n".join(md_block(b, out_dir, toc) for b in blocks) + "\n"
+    parts = (md_block(b, out_dir, toc) for b in blocks)
+    return "\n\n".join(p for p in parts if p) + "\n"  # a page-only block (a script) has no Markdown
 
 
 def write_public(path: Path, text: str) -> None:

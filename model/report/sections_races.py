@@ -23,6 +23,7 @@ from model.report.race_data import (
     side_money,
     source_links,
 )
+from model.report.sections_whatif import run_whatif_table, whatif_round_blocks, whatif_script_blocks
 
 ClaimResults = list[tuple[dict, ClaimResult]]
 
@@ -36,13 +37,20 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
     """3 Race by race: the index table, then a section per race."""
     rows = race_rows(run, repo)
     keys = race_keys(rows)
+    draws = run_whatif_table(run)
     blocks: list[Block] = [
         Heading(2, "3 Race by race", "races"),
         Para(
             "Every race in the dataset: its rounds, who won, and the outside money recorded for and against its "
             "candidates ('≥' when some of it is a 'more than $X' figure). Click a race for its own section: votes and "
-            "shares per round, money by side with the kind of each figure, what the model makes of it, the press "
-            "claims about it, and the sources of every number."
+            "shares per round, money by side with the kind of each figure, what the model makes of it, "
+            + (
+                "what an even chance would have cost the runner-up, an interactive what-if (move one candidate's "
+                "money for or against), "
+                if not draws.empty
+                else ""
+            )
+            + "the press claims about it, and the sources of every number."
         ),
         index_table(keys, rows, claims, floor_sides(repo.raw)),
         *decomposition_figure_blocks(run),
@@ -50,8 +58,8 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
     figures = money_figures(repo.raw)
     counts = chosen_counts(repo.raw)
     for key, race_ids in keys.items():
-        blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims)
-    return blocks
+        blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims, draws)
+    return [*blocks, *whatif_script_blocks(draws)]
 
 
 def decomposition_figure_blocks(run: Run) -> list[Block]:
@@ -135,13 +143,25 @@ def race_section(
     figures: pd.DataFrame,
     counts: pd.DataFrame,
     claims: ClaimResults,
+    draws: pd.DataFrame | None = None,
 ) -> list[Block]:
-    """One race: each round's results, money and model, then the race's press claims and its sources."""
+    """One race: each round's results, money, model and what-if, then the race's press claims and its sources
+    (draws: the run's whatif-draws table, when it has one)."""
     sources = repo.sources
     used: list[str] = []
     blocks: list[Block] = [Heading(3, race_title(key), race_anchor(key))]
     for rid in race_ids:
         blocks += round_blocks(run, rid, rows, (figures, counts, sources), used)
+        if draws is not None:
+            names = dict(zip(rows.candidate_id, rows.name, strict=True))
+            blocks += whatif_round_blocks(run, draws, rid, names)
+    if draws is not None and not draws.empty and not set(race_ids) & set(draws.race_id):
+        blocks.append(
+            Para(
+                "No what-if for this race: none of its rounds is modelled (an uncontested round, or one without every "
+                "candidate's share), so the model has no share to move."
+            )
+        )
     found = race_claims(race_ids, claims)
     if found:
         blocks.append(Para("**Press claims about this race** (tested in [section 5](#claims)):"))

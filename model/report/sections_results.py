@@ -22,6 +22,8 @@ from model.report.document import (
 from model.report.race_data import race_anchor, race_key
 from model.report.render import verdict_class
 
+# Diagnostic figures report.html carries itself (the main model's first ones); the rest are linked files.
+EMBEDDED_DIAGNOSTICS = 3
 FIGURE_CAPTIONS = {
     "rank": "Rank plots: each chain's ranks should look uniform (curves near zero, p above α); black marks a chain "
     "that differs from the others.",
@@ -371,14 +373,24 @@ def section_limitations(run: Run, data: pd.DataFrame) -> list[Block]:
 
 
 def section_figures(run: Run) -> list[Block]:
-    """A7 Diagnostic figures of every model, with one-line captions."""
+    """A7 Diagnostic figures of every model, with one-line captions: the first EMBEDDED_DIAGNOSTICS in the page,
+    the others linked to their files in the run folder (they made up most of report.html's weight)."""
     blocks: list[Block] = [Heading(2, "A7 Diagnostic figures", "figures")]
     figs = sorted((run.path / "figures").glob("*.png"))
     models = list(dict.fromkeys(run.tables["diagnostics"].model))
+    shown = 0
     for model in models:
         blocks.append(Heading(3, model))
         for prefix, caption in FIGURE_CAPTIONS.items():
             png = run.path / "figures" / f"{prefix}-{model}.png"
             if png in figs:
-                blocks.append(Figure(png, f"{model} — {caption}"))
+                blocks.append(Figure(png, f"{model} — {caption}", embed=shown < EMBEDDED_DIAGNOSTICS))
+                shown += 1
+    if shown > EMBEDDED_DIAGNOSTICS:
+        note = (
+            f"The first {EMBEDDED_DIAGNOSTICS} figures are in this page; the other {shown - EMBEDDED_DIAGNOSTICS} are "
+            f"links to PNG files in the run folder (`{run.path.name}/figures/`), which open when report.html is read "
+            "beside its `runs/` folder."
+        )
+        blocks.insert(1, Para(note))
     return blocks
