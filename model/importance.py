@@ -40,14 +40,22 @@ def smoothed_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
     """Normalised Pareto-smoothed log weights and the k-hat of the ratios (arviz-stats psislw).
 
     r_eff = 1: the ratios are functions of thinned draws from several chains with ESS close to the draw count
-    for the quantities they depend on; a smaller r_eff only enlarges the tail that is smoothed."""
+    for the quantities they depend on; a smaller r_eff only enlarges the tail that is smoothed. Ratios that are
+    all equal (the target is the proposal) give equal weights and k-hat -inf; a tail too short or too tied to fit
+    keeps the raw weights with k-hat inf, so the caller refits."""
     log_ratios = np.asarray(log_ratios, dtype=float)
     finite = np.isfinite(log_ratios)
-    if not finite.all():  # a draw with zero likelihood in the target gets zero weight
-        log_ratios = np.where(finite, log_ratios, -np.inf)
-    # psislw takes log-likelihoods, as in leave-one-out, and smooths their negation (the LOO ratio 1 / p(y_i)).
-    lw, khat = array_stats.psislw(np.max(log_ratios[np.isfinite(log_ratios)]) - log_ratios, r_eff=1.0)
-    lw = np.where(np.isfinite(log_ratios), lw, -np.inf)
+    if not finite.any():
+        return np.full(len(log_ratios), -np.log(len(log_ratios))), float("inf")
+    log_ratios = np.where(finite, log_ratios, -np.inf)  # a draw with zero likelihood in the target: zero weight
+    if np.ptp(log_ratios[finite]) < 1e-12 and finite.all():
+        return np.full(len(log_ratios), -np.log(len(log_ratios))), float("-inf")
+    try:
+        # psislw takes log-likelihoods, as in leave-one-out, and smooths their negation (the LOO ratio 1 / p(y_i)).
+        lw, khat = array_stats.psislw(np.max(log_ratios[finite]) - log_ratios, r_eff=1.0)
+    except ValueError:  # fewer than 5 tail draws, or a tail of ties: no Pareto fit, so no trust in the weights
+        lw, khat = log_ratios, float("inf")
+    lw = np.where(finite, lw, -np.inf)
     return lw - logsumexp(lw), float(khat)
 
 

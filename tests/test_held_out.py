@@ -162,6 +162,13 @@ def test_khat_flags_weights_with_an_infinite_variance():
     assert importance.khat_threshold(100) == pytest.approx(0.5)
 
 
+def test_equal_ratios_give_equal_weights_and_a_short_tail_sends_to_a_refit():
+    lw, khat = importance.smoothed_log_weights(np.zeros(100))
+    assert khat == -np.inf and np.allclose(np.exp(lw), 1 / 100)
+    _lw, khat = importance.smoothed_log_weights(np.random.default_rng(0).normal(size=12))
+    assert khat == np.inf  # 12 draws: too few tail draws for a Pareto fit
+
+
 def test_integrating_a_groups_effect_out_gives_its_marginal_likelihood():
     """y_j ~ N(a, 1) for 5 members of a group with a ~ N(0, tau): the Monte Carlo marginal over draws of a equals
     the multivariate normal density with covariance I + tau^2 J."""

@@ -82,7 +82,7 @@ def test_parallel_prior_sweep_gives_the_serial_effects(inputs):
     spec = models.get(CHEAP)
     this_run = sample(spec.build(inputs, DEFAULT_PRIORS), 3, FEW, progress=False)
     result = {"main_model": CHEAP, "models": {CHEAP: spec}, "idata": {CHEAP: this_run}, "inputs": inputs}
-    result.update(priors_name="default", raw_dir=RAW, skipped={}, secondary=FEW)
+    result.update(priors_name="default", priors=DEFAULT_PRIORS, raw_dir=RAW, skipped={}, secondary=FEW)
     reference = reference_usd(inputs.cr)
 
     def sweep(seed: int, workers: int) -> pd.DataFrame:

@@ -283,6 +283,8 @@ class VoteShareCarryover(VoteShareLatent):
         """The cycle's slope deviations and the strengths of candidates who ran only in that cycle, redrawn
         from their population (standard normal, or Student-t for the heavy-tailed variant)."""
         out = super().redraw_cycle_own(post, inputs, cycle, rng)
+        if "z_candidate" not in post:
+            return out
         data = inputs.data
         cd = carryover_data(data)
         in_cycle = (data.frame.cycle == cycle).to_numpy()

@@ -388,6 +388,8 @@ class VoteShareModel(BayesModel):
         k = list(inputs.data.cycles).index(cycle)
         out = dict(post)
         for stance in ("support", "oppose"):
+            if f"z_cycle_{stance}" not in post:  # a variant without that money slope (e.g. a test's toy model)
+                continue
             z = np.array(post[f"z_cycle_{stance}"], copy=True)
             z[:, k] = rng.standard_normal(len(z))
             out[f"z_cycle_{stance}"] = z
