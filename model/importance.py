@@ -5,7 +5,14 @@ Gabry 2024, "Pareto smoothed importance sampling", JMLR 25(72)).
 
 The smoothing itself is arviz-stats's (psislw); what is ours is the log ratio of each use, and the resampling
 that turns weighted draws into ordinary ones, so that every product (P(first), interval coverage, effects)
-reads them as it reads a refit's draws."""
+reads them as it reads a refit's draws.
+
+Why not arviz-stats's reloo, loo_kfold(group_by=) and lfo_cv directly: they weight by the pointwise
+log-likelihood stored in the posterior, so a held-out cycle would keep its own parameters at values fitted to
+the very races held out (15 nats too optimistic in the issue's scratch runs); here the ratio is the cycle's
+likelihood with those parameters integrated over their population, computed from the model's numpy twins, and
+the products need resampled draws rather than an ELPD. Their refit step is ours too: one compiled model with
+per-race weights (sampling.sample_each) instead of a SamplingWrapper that rebuilds it per fold."""
 
 from __future__ import annotations
 
