@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from model import models
-from model.importance import INNER_DRAWS, Reweighted, as_idata, khat_threshold, marginal_log_lik, reweight
+from model.importance import INNER_DRAWS, Reweighted, as_idata, marginal_log_lik, reweight
 from model.models.base import Inputs, load_inputs, posterior_draws
 from model.models.head_to_head import head_to_head_probabilities
 from model.models.vote_share import MIN_TRAINING_RACES, race_cycles
@@ -193,7 +193,7 @@ def leave_one_cycle_out(
                 r = psis_held_out_cycle(model, idata, inputs, c, rng)
                 if r is not None:
                     fold_rows.append({"model": model.name, "cycle": c, "khat": r.khat, "ess": r.ess})
-                    if r.khat <= khat_threshold(len(r.draws["concentration"])):
+                    if r.reliable:
                         approx[c] = r
                         if bar:
                             bar.step(f"{model.name} {c} by PSIS (k-hat {r.khat:.2f})")
@@ -262,17 +262,14 @@ def psis_held_out_cycle(model, idata, inputs: Inputs, cycle: int, rng: np.random
     reported figures stay in a refit, and they, not the votes, pin it for most candidates."""
     post = _thinned(posterior_draws(idata))
     race_mask = race_cycles(inputs) == cycle
-    if model.race_log_lik_draws(post, inputs) is None:
+    redrawn = [model.redraw_cycle_own(post, inputs, cycle, rng) for _m in range(INNER_DRAWS)]
+    if redrawn[0] is None:
         return None
-    per_inner, kept = [], None
-    for m in range(INNER_DRAWS):
-        redrawn = model.redraw_cycle_own(post, inputs, cycle, rng)
-        if redrawn is None:
-            return None
-        per_inner.append(model.race_log_lik_draws(redrawn, inputs)[:, race_mask].sum(axis=1))
-        kept = redrawn if m == 0 else kept
-    log_marginal = marginal_log_lik(np.stack(per_inner))
-    return reweight(model.predictive_draws(kept, inputs), -log_marginal, rng)
+    per_inner = [model.race_log_lik_draws(r, inputs) for r in redrawn]
+    if per_inner[0] is None:
+        return None
+    log_marginal = marginal_log_lik(np.stack([ll[:, race_mask].sum(axis=1) for ll in per_inner]))
+    return reweight(model.predictive_draws(redrawn[0], inputs), -log_marginal, rng)
 
 
 MAX_PSIS_DRAWS = 4000  # thinned to at most this many draws: enough for PSIS, and each fold recomputes eta 24 times
@@ -345,15 +342,14 @@ def runoff_forecast(
     bar = Progress("runoff forecast", sum(len(u) for _m, u in plans)) if progress else None
     for model, updates in plans:
         pm_model = model.build(inputs, priors, weighted=True)
-        reference = None  # (date index, posterior draws) of the last exact fit
+        reference = None  # (date index, per-race log-likelihood, predictive draws) of the last exact fit
         for i, (d, update) in enumerate(zip(election_dates, updates, strict=True)):
             r = None
-            if reference is not None and not exact:
-                added = (dates >= election_dates[reference[0]]) & (dates < d)
-                ll = model.race_log_lik_draws(reference[1], inputs)
-                if ll is not None:
-                    rng = np.random.default_rng([seed, 200 + model.loco_seed_offset, i])
-                    r = reweight(model.predictive_draws(reference[1], inputs), ll[:, added].sum(axis=1), rng)
+            if reference is not None and reference[1] is not None:
+                start, ll, predictive = reference
+                added = (dates >= election_dates[start]) & (dates < d)
+                rng = np.random.default_rng([seed, 200 + model.loco_seed_offset, i])
+                r = reweight(predictive, ll[:, added].sum(axis=1), rng)
             row = {"model": model.name, "date": d, "khat": r.khat if r else np.nan, "ess": r.ess if r else np.nan}
             if r is not None and r.khat <= LFO_KHAT:
                 by_date.setdefault(model.name, {})[d] = (model, as_idata(r.draws))
@@ -361,8 +357,11 @@ def runoff_forecast(
             else:
                 fit_seed = seed + 200 + model.loco_seed_offset + i
                 idata = next(sample_each(pm_model, [update], [fit_seed], settings, workers, scheduler))
-                draws = _thinned(posterior_draws(idata))
-                reference = (i, draws)
+                reference = (i, None, None)  # exact: no date is reweighted, so nothing to compute from it
+                if not exact and i + 1 < len(election_dates):
+                    draws = _thinned(posterior_draws(idata))
+                    ll = model.race_log_lik_draws(draws, inputs)
+                    reference = (i, ll, None if ll is None else model.predictive_draws(draws, inputs))
                 by_date.setdefault(model.name, {})[d] = (model, idata)
                 date_rows.append({**row, "method": "refit"})
             if bar:

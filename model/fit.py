@@ -27,7 +27,7 @@ from model.diagnostics import check_table
 from model.errors import UserError
 from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
 from model.figures import PRESETS, calibration_figure, write_figures
-from model.importance import as_idata, khat_threshold, reweight_to_priors
+from model.importance import as_idata, reweight_to_priors
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
 from model.points import points_effects
 from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
@@ -171,9 +171,7 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
             continue
         r = reweight_to_priors(post, result["priors"], priors, np.random.default_rng([seed, 50, i]))
         khats[preset] = r.khat
-        if r.khat <= khat_threshold(
-            len(r.draws["concentration"] if "concentration" in r.draws else post[next(iter(post))])
-        ) and not result.get("exact"):
+        if r.reliable and not result.get("exact"):
             effects = model_effects(model, as_idata(r.draws), inputs, reference_usd, preset)
             frames.append(effects.assign(method="psis", khat=r.khat))
             continue

@@ -36,6 +36,11 @@ class Reweighted:
     khat: float  # Pareto k-hat of the importance ratios
     ess: float  # effective sample size of the smoothed weights
 
+    @property
+    def reliable(self) -> bool:
+        """Whether k-hat is within khat_threshold for the number of draws (else: refit)."""
+        return self.khat <= khat_threshold(len(next(iter(self.draws.values()))))
+
 
 def khat_threshold(n_draws: int) -> float:
     """The largest k-hat at which PSIS with n_draws draws is reliable: min(1 - 1/log10(S), 0.7) (Vehtari et al.
@@ -48,8 +53,8 @@ def smoothed_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
 
     r_eff = 1: the ratios are functions of thinned draws from several chains with ESS close to the draw count
     for the quantities they depend on; a smaller r_eff only enlarges the tail that is smoothed. Ratios that are
-    all equal (the target is the proposal) give equal weights and k-hat -inf; a tail too short or too tied to fit
-    keeps the raw weights with k-hat inf, so the caller refits."""
+    all equal (the target is the proposal) give equal weights and k-hat -inf; a tail too short or too tied to
+    fit, or one whose fit overflows, keeps the raw weights with k-hat inf, so the caller refits."""
     log_ratios = np.asarray(log_ratios, dtype=float)
     finite = np.isfinite(log_ratios)
     if not finite.any():
@@ -59,8 +64,11 @@ def smoothed_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
         return np.full(len(log_ratios), -np.log(len(log_ratios))), float("-inf")
     try:
         # psislw takes log-likelihoods, as in leave-one-out, and smooths their negation (the LOO ratio 1 / p(y_i)).
-        lw, khat = array_stats.psislw(np.max(log_ratios[finite]) - log_ratios, r_eff=1.0)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            lw, khat = array_stats.psislw(np.max(log_ratios[finite]) - log_ratios, r_eff=1.0)
     except ValueError:  # fewer than 5 tail draws, or a tail of ties: no Pareto fit, so no trust in the weights
+        lw, khat = log_ratios, float("inf")
+    if not np.isfinite(lw[finite]).all():  # extreme weights overflowed inside the tail fit: raw weights, untrusted
         lw, khat = log_ratios, float("inf")
     lw = np.where(finite, lw, -np.inf)
     return lw - logsumexp(lw), float(khat)
@@ -101,25 +109,12 @@ def log_prior_draws(post: dict[str, np.ndarray], priors: dict) -> np.ndarray:
     """Sum over the named priors (model/priors.py) of each draw's log density (draw,): a parameter created by
     prior_rv(name) is the posterior variable of that name; the per-stance group scales (tau_cycle_support ...)
     take the prior of their shared name (tau_cycle)."""
-    from scipy import stats
-
     n = len(next(iter(post.values())))
     total = np.zeros(n)
     for var, x in post.items():
         prior = priors.get(var) or priors.get(var.rsplit("_", 1)[0] if var.startswith("tau_") else "")
-        if prior is None:
-            continue
-        x = np.asarray(x).reshape(n, -1)  # a vector parameter: its elements share the prior
-        p = prior.params
-        if prior.dist == "normal":
-            logpdf = stats.norm.logpdf(x, p["mu"], p["sigma"])
-        elif prior.dist == "halfnormal":
-            logpdf = stats.halfnorm.logpdf(x, 0.0, p["sigma"])
-        elif prior.dist == "lognormal":
-            logpdf = stats.lognorm.logpdf(x, p["sigma"], scale=np.exp(p["mu"]))
-        else:
-            raise ValueError(f"unknown prior family {prior.dist}")
-        total += logpdf.sum(axis=1)
+        if prior is not None:  # a vector parameter: its elements share the prior
+            total += prior.logpdf(np.asarray(x).reshape(n, -1)).sum(axis=1)
     return total
 
 

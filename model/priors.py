@@ -8,6 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from model.errors import UserError
 from model.terms import BUNDLED_RAW, Term, load_terms
 
@@ -21,6 +23,19 @@ class Prior:
     dist: str
     params: dict[str, float]
     doc: str
+
+    def logpdf(self, x):
+        """Log density of the prior at x (element-wise), the scipy twin of prior_rv's PyMC variable."""
+        from scipy import stats
+
+        p = self.params
+        if self.dist == "normal":
+            return stats.norm.logpdf(x, p["mu"], p["sigma"])
+        if self.dist == "halfnormal":
+            return stats.halfnorm.logpdf(x, 0.0, p["sigma"])
+        if self.dist == "lognormal":
+            return stats.lognorm.logpdf(x, p["sigma"], scale=np.exp(p["mu"]))
+        raise ValueError(f"unknown prior family {self.dist}")
 
 
 # Parameters each family accepts, and which must be positive.

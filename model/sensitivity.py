@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from arviz_stats.base import array_stats
 from scipy.special import expit
-from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from model import classical, ovb
 from model.figures_sensitivity import contour_figure, tipping_figure
+from model.importance import smoothed_log_weights
 from model.models.base import Inputs, draws
 from model.points import INTERVAL, money_steps, regression_key
 from model.priors import Prior
@@ -186,7 +185,7 @@ def _log_prior(prior: Prior | None, x: np.ndarray) -> np.ndarray | None:
     """Log density of a normal slope prior at x; None for any other family (the flat-prior shift is used)."""
     if prior is None or prior.dist != "normal":
         return None
-    return norm.logpdf(x, prior.params["mu"], prior.params["sigma"])
+    return prior.logpdf(x)
 
 
 def weighted_quantiles(x: np.ndarray, w: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
@@ -216,14 +215,9 @@ def tipping_grid(
         if base_lp is None or b == 0:
             w, khat, method = np.full(len(slope), 1 / len(slope)), np.nan, "shift" if base_lp is None else "reweight"
         else:
-            # psislw smooths the weights of minus its argument (it is written for LOO's log-likelihoods). Extreme
-            # weights overflow inside its tail fit; k-hat then comes out large and the tipping note says so.
-            raw = _log_prior(prior, beta) - base_lp
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                lw, khat = array_stats.psislw(-raw)
-            if not np.isfinite(lw).all():  # the smoothing failed: raw weights, flagged by an infinite k-hat
-                lw, khat = raw, np.inf
-            w, method = np.exp(lw - np.logaddexp.reduce(lw)), "reweight"
+            # A smoothing that fails keeps the raw weights with an infinite k-hat, and the tipping note says so.
+            lw, khat = smoothed_log_weights(_log_prior(prior, beta) - base_lp)
+            w, method = np.exp(lw), "reweight"
         lo, hi = weighted_quantiles(beta, w, INTERVAL)
         rows.append(
             {
