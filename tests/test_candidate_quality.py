@@ -3,7 +3,6 @@ its literature anchor."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 import tomllib
 import warnings
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pymc as pm
 import pytest
+from csv_rows import read_rows, write_rows
 
 from model import models
 from model.build import candidate_races
@@ -43,18 +43,6 @@ def bundled():
     return t, candidate_races(t)
 
 
-def rows_of(path: Path) -> list[list[str]]:
-    """All rows of a CSV file, header first."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.reader(fh))
-
-
-def write_rows(path: Path, rows: list[list[str]]) -> None:
-    """Write rows (header first) to a CSV file."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-
-
 def line_of(rows: list[list[str]], cycle: str, candidate: str) -> int:
     """The 1-based file line of a candidate's row for a cycle."""
     return next(i + 1 for i, r in enumerate(rows) if r[:2] == [cycle, candidate])
@@ -71,7 +59,7 @@ def build(raw: Path, tmp_path: Path, capsys) -> tuple[int, str]:
 def edited(raw: Path, cycle: str, candidate: str, **cells: str) -> int:
     """Set cells of one candidate_quality row; return its file line."""
     path = raw / QUALITY
-    rows = rows_of(path)
+    rows = read_rows(path)
     line = line_of(rows, cycle, candidate)
     for field, value in cells.items():
         rows[line - 1][rows[0].index(field)] = value
@@ -103,7 +91,7 @@ def test_a_bad_candidate_quality_row_gives_one_line_naming_file_row_and_field(
 
 def test_a_candidate_listed_twice_in_a_cycle_is_rejected_with_the_earlier_line(raw, tmp_path, capsys):
     path = raw / QUALITY
-    rows = rows_of(path)
+    rows = read_rows(path)
     first = line_of(rows, "2019", "graciela-ortiz")
     write_rows(path, [*rows, [*rows[first - 1][:-1], "a second note"]])
     code, err = build(raw, tmp_path, capsys)

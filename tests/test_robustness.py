@@ -4,7 +4,6 @@ one line and leave earlier output alone, and a killed run never damages the prev
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import os
 import re
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from csv_rows import read_rows, write_rows
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -62,18 +62,6 @@ def assert_same_files(got: dict[str, bytes], want: dict[str, bytes]) -> None:
     assert sorted(got) == sorted(want)
     for name in want:
         assert got[name] == want[name], f"{name} differs"
-
-
-def read_rows(path: Path) -> list[list[str]]:
-    """All rows of a CSV file, header first."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.reader(fh))
-
-
-def write_rows(path: Path, rows: list[list[str]]) -> None:
-    """Write rows as CSV with LF line ends."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
 
 
 def run_data(raw: Path, root: Path) -> tuple[int, str]:
