@@ -582,12 +582,14 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         "brackets); turnout: district "
         "turnout, its basis and the status of its count; citywide: citywide turnout that day, never used as district "
         "turnout; "
-        "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md).",
+        "IE: candidates with a support / oppose dollar figure (plug-in rule, data/README.md); "
+        "prior office: candidates who held elected office before the race / candidates whose record is known "
+        "(candidate_quality.csv).",
         "",
         "| race | round | era | seat | count status | candidates | votes | share | registered | ballots | votes cast "
         "| turnout | turnout basis | turnout status | citywide | UTLA/CCSA endorsed | IE support | IE oppose "
-        "| combined figs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| combined figs | prior office |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     facts = cr.drop_duplicates("race_id").set_index("race_id")
     for rec in races.sort_values(["date", "district"]).to_dict("records"):
@@ -603,7 +605,8 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
             f"| {'—' if f is None else f.turnout_basis} | {'—' if f is None else f.turnout_status or '—'} "
             f"| {_pct(g.citywide_turnout)} "
             f"| {int(g.utla.sum())}/{int(g.ccsa.sum())} | {int((g.support_usd > 0).sum())}/{n} "
-            f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} |"
+            f"| {int((g.oppose_usd > 0).sum())}/{n} | {int(g.n_combined.sum())} "
+            f"| {int(g.experienced.sum())}/{int(g.experienced_known.sum())} |"
         )
     n_r = len(races)
     cert = int((races.count_status == "certified").sum())
@@ -616,7 +619,9 @@ def coverage_markdown(races: pd.DataFrame, cr: pd.DataFrame) -> str:
         f"District turnout by basis: {_tally(facts.turnout_basis)}; by status: "
         f"{_tally(facts.turnout_status[facts.turnout_status != ''])}; votes cast by basis: "
         f"{_tally(facts.votes_cast_basis)}; eras: {_tally(facts.era)}; "
-        f"candidate shares that are complements: {int((cr.share_basis == 'complement').sum())}.",
+        f"candidate shares that are complements: {int((cr.share_basis == 'complement').sum())}; "
+        f"candidate rows whose prior elected office is known: {int(cr.experienced_known.sum())} of {len(cr)} "
+        f"({int(cr.experienced.sum())} held one).",
         "",
     ]
     return "\n".join(lines)
