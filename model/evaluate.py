@@ -315,8 +315,9 @@ def runoff_forecast(
     Runoffs on one date share their training set, so there is one posterior per date. Approximate
     leave-future-out (Bürkner, Gabry & Vehtari 2020): the first date is fitted exactly; each later date reweights
     the last exact fit by the likelihood of the race-rounds added since (PSIS), and is refitted exactly, becoming
-    the new reference, when k-hat exceeds 0.7 (every date with exact=True, or for a model without the numpy
-    twins). names: the registered models fitted in this run (default all); a model must also support
+    the new reference, when k-hat exceeds the threshold for its draw count (khat_threshold: Bürkner et al.'s
+    0.7, or less with fewer draws, as for leave-one-cycle-out; every date with exact=True, or for a model
+    without the numpy twins). names: the registered models fitted in this run (default all); a model must also support
     train_update; workers, scheduler: as in leave_one_cycle_out (the exact fits run one at a time here, since
     each decides whether the next date needs one)."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
@@ -351,7 +352,7 @@ def runoff_forecast(
                 rng = np.random.default_rng([seed, 200 + model.loco_seed_offset, i])
                 r = reweight(predictive, ll[:, added].sum(axis=1), rng)
             row = {"model": model.name, "date": d, "khat": r.khat if r else np.nan, "ess": r.ess if r else np.nan}
-            if r is not None and r.khat <= LFO_KHAT:
+            if r is not None and r.reliable:
                 by_date.setdefault(model.name, {})[d] = (model, as_idata(r.draws))
                 date_rows.append({**row, "method": "psis"})
             else:
@@ -390,10 +391,6 @@ def runoff_forecast(
     summary = summarise(per_candidate, set(per_candidate.race_id))
     dates_table = pd.DataFrame(date_rows, columns=["model", "date", "method", "khat", "ess"])
     return per_candidate, summary.query("scope == 'all races'").assign(scope="runoff forecast"), dates_table
-
-
-# Bürkner, Gabry & Vehtari (2020) refit when k-hat exceeds 0.7 in approximate leave-future-out.
-LFO_KHAT = 0.7
 
 
 def _at(by_date: dict[str, dict], date) -> list[tuple[str, tuple]]:
