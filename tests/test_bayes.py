@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytensor.tensor as pt
 import pytest
 
-from model.bayes import _PT, dirichlet_loglik, head_to_head_model, vote_share_model
 from model.build import candidate_races, head_to_head
-from model.effects import draws
 from model.features import vote_share_data
 from model.fit import SamplerSettings, sample
+from model.models import get
+from model.models.base import Inputs, draws
+from model.models.dirichlet import _PT, dirichlet_loglik
+from model.models.head_to_head import head_to_head_model
 from model.priors import DEFAULT_PRIORS, Prior
 from model.raw import load_raw
 from model.regression import head_to_head_ols
@@ -73,10 +76,15 @@ def test_latent_money_respects_lower_bounds_as_the_measurement_model_says(lausd)
     held to the same value; runs/<id>/money-evidence.csv lists each figure against its posterior."""
     from scipy import stats
 
-    from model.bayes import MONEY_SD_LOWER_GAP, MONEY_SD_LOWER_STEP
+    from model.models.vote_share_latent import MONEY_SD_LOWER_GAP, MONEY_SD_LOWER_STEP
 
     data = lausd["data"]
-    idata = sample(vote_share_model(data, DEFAULT_PRIORS, money="latent"), 13, FAST, progress=False)
+    idata = sample(
+        get("vote_share_latent").build(Inputs(None, None, pd.DataFrame(), data), DEFAULT_PRIORS),
+        13,
+        FAST,
+        progress=False,
+    )
     ev = data.money
     total_k = draws(idata, "money_k") @ ev.incidence.T
     lower = np.flatnonzero(ev.kind == "lower")

@@ -17,9 +17,11 @@ from scipy import stats
 from scipy.special import expit
 
 from model import diagnostics, evaluate, models
-from model.effects import counterfactuals, p_first
 from model.features import MoneyEvidence, VoteShareData
-from model.models.head_to_head import HEAD_TO_HEAD_PRIORS, HEAD_TO_HEAD_TERMS
+from model.models.base import posterior_draws
+from model.models.dirichlet import p_first
+from model.models.head_to_head import BASE_PRIORS, BASE_TERMS, head_to_head_columns
+from model.models.vote_share import counterfactuals
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw"
@@ -108,7 +110,7 @@ def test_counterfactual_shares_and_deltas_match_the_hand_computed_softmax():
     ads 9/(9+1) = 90 %. Equal spending gives both A and B the race's mean money, so 50 % in both draws.
     Race r1 has no money: every candidate is at 1/3 in every scenario."""
     plugin = models.get("vote_share_plugin")
-    cf = counterfactuals(posterior([1.0, 2.0], [-1.0, -1.0], 1e7), tiny_data(), np.random.default_rng(0), plugin)
+    cf = counterfactuals(plugin, posterior([1.0, 2.0], [-1.0, -1.0], 1e7), tiny_data(), np.random.default_rng(0))
     a, b = cf.iloc[0], cf.iloc[1]
     assert a.share_fitted == pytest.approx((50 + 75) / 2) and b.share_fitted == pytest.approx((50 + 25) / 2)
     assert a.share_no_negative_ads == pytest.approx((75 + 90) / 2)
@@ -239,7 +241,7 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     concentration 1e7), so the vote-share models must score log 0, Brier 0 and every winner right on every fold
     if the held-out rows line up with the predictions. Each fold's weights must zero exactly one cycle's races, and
     the folds are the cycles with at least 5 races in the other cycles."""
-    from model.build import candidate_races
+    from model.build import candidate_races, head_to_head
     from model.features import vote_share_data
     from model.fit import SamplerSettings
     from model.priors import DEFAULT_PRIORS
@@ -252,7 +254,8 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     weights_seen: dict[str, list[np.ndarray]] = {"vote_share": [], "head_to_head": []}
     oracle_fit = _Fit(eta=np.where(winner, 10.0, 0.0)[None, None].repeat(20, 1), concentration=np.full((1, 20), 1e7))
     z = np.zeros((1, 20))  # head-to-head: no information (all coefficients 0, sd 1), so P(a first) = 1/2
-    no_info_fit = _Fit(**{n: z for n in HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=z + 1.0)
+    _columns, h2h_priors = head_to_head_columns(head_to_head(cr))  # the bundled data's terms, UTLA and CCSA among them
+    no_info_fit = _Fit(**{n: z for n in h2h_priors}, sigma_head_to_head=z + 1.0)
 
     def oracle(model, updates, seeds, settings, workers=1, scheduler=None):
         kind = "vote_share" if "eta" in model.named_vars else "head_to_head"
@@ -401,7 +404,7 @@ def test_strict_gate_exits_1_exactly_when_a_diagnostic_failed(passed, tmp_path, 
 def test_points_effects_convert_log_odds_to_points_at_an_even_race():
     """Incumbency at ln 3 on the log-odds scale moves a 50 % candidate to 3/(3+1) = 75 %: +25 points. At a
     $100k reference, doubling and adding $100k are the same step, log(1 + 200) - log(1 + 100) per log(1+$k)."""
-    from model.effects import points_effects
+    from model.points import points_effects
 
     n = 10
     beta = {"beta_support": np.full(n, 0.5), "beta_oppose": np.full(n, -0.5), "beta_incumbent": np.full(n, LN3)}
@@ -421,7 +424,7 @@ def test_points_effects_convert_log_odds_to_points_at_an_even_race():
 def test_win_probability_curve_is_the_beta_tail_at_each_spending_ratio():
     """A's share is Beta(c p, c (1 - p)) with p = expit(beta x step): at equal money exactly 1/2, at 16 times
     B's money (B at $100k) the closed form below; with beta 0 money never matters."""
-    from model.effects import win_probability_curve
+    from model.models.vote_share import win_probability_curve
 
     curve = win_probability_curve(np.ones(4), np.full(4, 50.0), 100_000.0).set_index("ratio")
     assert curve.loc[1.0, "p_win_mean"] == pytest.approx(0.5)
@@ -437,8 +440,8 @@ def test_head_to_head_probabilities_give_the_top_two_their_normal_tail_and_other
     P(N(1, 1) > 0) = Phi(1) = 0.841 and b gets the rest; a third candidate gets 0; a race without a head-to-head
     row is split evenly."""
     one = np.ones((1, 1))
-    fit = _Fit(**{n: one * (n == "beta_support") for n in HEAD_TO_HEAD_PRIORS}, sigma_head_to_head=one)
-    terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in HEAD_TO_HEAD_TERMS}
+    fit = _Fit(**{n: one * (n == "beta_support") for n in BASE_PRIORS}, sigma_head_to_head=one)
+    terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in BASE_TERMS}
     test = pd.DataFrame({"race_id": ["r0"], "candidate_a": ["a"], "candidate_b": ["b"], **terms})
     frame = pd.DataFrame({"race_id": ["r0", "r0", "r0", "r1", "r1"], "candidate_id": ["a", "b", "c", "d", "e"]})
     got = evaluate.head_to_head_probabilities(fit, test, frame)
@@ -450,16 +453,14 @@ def test_actual_money_is_the_plug_in_or_the_latent_draws_with_no_figure_meaning_
     cell in each draw and a candidate without a cell (index -1) gets 0."""
     import dataclasses
 
-    from model.effects import actual_log_money
-
     data = tiny_data()
     plugin = models.get("vote_share_plugin")
-    s, o = actual_log_money(posterior([1.0], [-1.0], 10.0), data, plugin)
+    s, o = plugin.log_money_draws(posterior_draws(posterior([1.0], [-1.0], 10.0)), data)
     np.testing.assert_allclose(s[0], data.log_support)
     np.testing.assert_allclose(o[0], data.log_oppose)
     latent = dataclasses.replace(data, support_cell=np.array([0, -1, -1, -1, 1]), oppose_cell=np.full(5, -1))
     money_k = np.array([[[2.0, 8.0], [26.0, 0.0]]])  # (chain, draw, cell) in $ thousands
-    s, o = actual_log_money(az.from_dict({"posterior": {"money_k": money_k}}), latent, plugin)
+    s, o = plugin.log_money_draws(posterior_draws(az.from_dict({"posterior": {"money_k": money_k}})), latent)
     np.testing.assert_allclose(s, np.log([[3.0, 1, 1, 1, 9.0], [27.0, 1, 1, 1, 1.0]]))
     np.testing.assert_allclose(o, 0.0)
 

@@ -20,7 +20,7 @@ import pytest
 from scipy import stats
 
 from model import models
-from model.effects import draws
+from model.models.base import draws
 from model.priors import load_priors
 from model.sampling import SamplerSettings, sample_each
 from model.sbc import bundled_design, simulated_datasets

@@ -16,9 +16,6 @@ from model.priors import Prior
 # The differences every head-to-head fit uses; each endorsement term adds d_<term> with prior beta_<term>.
 BASE_TERMS = ("d_log_support", "d_log_oppose", "d_incumbent")
 BASE_PRIORS = ("beta_support", "beta_oppose", "beta_incumbent")
-# The bundled LAUSD data's terms (data/raw/endorser_terms.csv), kept for code that imported them.
-HEAD_TO_HEAD_TERMS = (*BASE_TERMS, "d_utla", "d_ccsa")
-HEAD_TO_HEAD_PRIORS = (*BASE_PRIORS, "beta_utla", "beta_ccsa")
 
 
 def head_to_head_columns(h2h: pd.DataFrame) -> tuple[list[str], list[str]]:
