@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.build import _scope, money_figure_parts, total_usd
 from model.finance import contribution_reports, own_money_by_round
+from model.money import money_figure_parts, total_usd
+from model.tables import endorsement_scope
 from model.terms import Term, load_terms
 
 MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
@@ -90,13 +91,13 @@ def raw_dir_of(raw: dict[str, pd.DataFrame]) -> Path:
 
 def endorsement_indicators(rows: pd.DataFrame, endorsements: pd.DataFrame, terms: tuple[Term, ...]) -> np.ndarray:
     """(row, term) 0/1: the row's candidate was endorsed by the term's endorser that cycle, for that round or
-    the whole cycle (the rule build.candidate_races applies to its endorser columns)."""
+    the whole cycle (the rule tables.candidate_races applies to its endorser columns)."""
     out = np.zeros((len(rows), len(terms)))
     for k, t in enumerate(terms):
         e = endorsements[endorsements.endorser == t.endorser]
         keys = {(c, int(y), s) for c, y, s in zip(e.candidate_id, e.cycle, e.scope, strict=True)}
         out[:, k] = [
-            (c, int(y), "cycle") in keys or (c, int(y), _scope(rnd)) in keys
+            (c, int(y), "cycle") in keys or (c, int(y), endorsement_scope(rnd)) in keys
             for c, y, rnd in zip(rows.candidate_id, rows.cycle, rows["round"], strict=True)
         ]
     return out

@@ -140,3 +140,13 @@ def tipping_figure(grid: pd.DataFrame, points: pd.DataFrame, out_dir: Path, effe
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def sensitivity_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
+    """The contour plot of the classical robustness values and the main model's tipping figure, for the tables
+    sensitivity.write_sensitivity returned (a figure whose table is empty is not drawn)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if len(tables["classical"]):
+        contour_figure(tables["classical"], out_dir)
+    if len(tables["grid"]):
+        tipping_figure(tables["grid"], tables["points"], out_dir)

@@ -27,6 +27,7 @@ from model.diagnostics import check_table
 from model.errors import UserError
 from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
 from model.figures import PRESETS, calibration_figure, write_figures
+from model.figures_sensitivity import sensitivity_figures
 from model.importance import as_idata, reweight_to_priors
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
 from model.points import points_effects
@@ -371,7 +372,8 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     regression, skipped = classical.regression_table(inputs)
     result["skipped"].update(skipped)
     regression.to_csv(out / "coefficients-regression.csv", index=False)
-    write_sensitivity(out, result, reference)  # hidden-confounder tables and figures (model/sensitivity.py)
+    # Hidden-confounder tables (model/sensitivity.py) and their figures, into the run's own figures folder.
+    sensitivity_figures(write_sensitivity(out, result, reference), out / "figures")
     main = result["main_model"]
     if main is not None:
         for stem, table in fitted[main].tables(result["idata"][main], inputs, rng, reference).items():

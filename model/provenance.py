@@ -14,7 +14,9 @@ PACKAGE_DIR = Path(__file__).parent
 MODEL_FILES = (
     "schema.py",
     "raw.py",
-    "build.py",
+    "counts.py",
+    "money.py",
+    "tables.py",
     "features.py",
     "priors.py",
     "sampling.py",

@@ -27,7 +27,6 @@ from scipy.special import expit
 from scipy.stats import t as student_t
 
 from model import classical, ovb
-from model.figures_sensitivity import contour_figure, tipping_figure
 from model.importance import smoothed_log_weights
 from model.models.base import Inputs, draws
 from model.points import INTERVAL, money_steps, regression_key
@@ -311,18 +310,16 @@ def bayes_tipping(
     return pd.concat(grids, ignore_index=True), pd.concat(points, ignore_index=True)
 
 
-def write_sensitivity(out: Path, result: dict, reference_usd: float) -> None:
-    """Write the classical and Bayesian sensitivity tables of a fit into its (staging) run directory, and their
-    figures into out/figures (write_run's one call)."""
+def write_sensitivity(out: Path, result: dict, reference_usd: float) -> dict[str, pd.DataFrame]:
+    """Write the classical and Bayesian sensitivity tables of a fit into its (staging) run directory and return
+    them (`classical`, `grid`, `points`; empty frames where nothing applies) for the figures."""
     table = classical_sensitivity(result["inputs"])
-    figures = Path(out) / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
+    tables = {"classical": table, "grid": pd.DataFrame(), "points": pd.DataFrame()}
     if len(table):
         table.to_csv(Path(out) / CLASSICAL_FILE, index=False)
-        contour_figure(table, figures)
     main = result.get("main_model")
     if main is None:
-        return
+        return tables
     cr = result["inputs"].cr
     # A slope the data cannot inform (no money of that stance anywhere) has nothing to tip.
     stances = tuple(s for s in MONEY_EFFECTS if cr[f"{s}_usd"].fillna(0).gt(0).any())
@@ -330,4 +327,4 @@ def write_sensitivity(out: Path, result: dict, reference_usd: float) -> None:
     if len(grid):
         grid.assign(model=main).to_csv(Path(out) / TIPPING_GRID_FILE, index=False)
         points.assign(model=main).to_csv(Path(out) / TIPPING_FILE, index=False)
-        tipping_figure(grid, points, figures)
+    return tables | {"grid": grid, "points": points}

@@ -20,7 +20,7 @@ PRODUCTS = (
     "validate.py",
     "sbc.py",
     "figures.py",
-    "bench.py",
+    "bench",
     "claims.py",
     "literature.py",
     "report",

@@ -10,7 +10,6 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 
-from model.build import candidate_races, head_to_head
 from model.features import vote_share_data
 from model.fit import SamplerSettings, sample
 from model.models import get
@@ -20,6 +19,7 @@ from model.models.head_to_head import head_to_head_model
 from model.priors import DEFAULT_PRIORS, Prior
 from model.raw import load_raw
 from model.regression import head_to_head_ols
+from model.tables import candidate_races, head_to_head
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 FAST = SamplerSettings(chains=2, draws=500, tune=500)

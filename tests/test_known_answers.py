@@ -21,7 +21,7 @@ from model.features import MoneyEvidence, VoteShareData
 from model.models.base import posterior_draws
 from model.models.dirichlet import p_first
 from model.models.head_to_head import BASE_PRIORS, BASE_TERMS, head_to_head_columns
-from model.models.vote_share import counterfactuals
+from model.models.scenarios import counterfactuals
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw"
@@ -241,11 +241,11 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     concentration 1e7), so the vote-share models must score log 0, Brier 0 and every winner right on every fold
     if the held-out rows line up with the predictions. Each fold's weights must zero exactly one cycle's races, and
     the folds are the cycles with at least 5 races in the other cycles."""
-    from model.build import candidate_races, head_to_head
     from model.features import vote_share_data
     from model.fit import SamplerSettings
     from model.priors import DEFAULT_PRIORS
     from model.raw import load_raw
+    from model.tables import candidate_races, head_to_head
 
     raw = load_raw(RAW)
     cr = candidate_races(raw)
@@ -424,7 +424,7 @@ def test_points_effects_convert_log_odds_to_points_at_an_even_race():
 def test_win_probability_curve_is_the_beta_tail_at_each_spending_ratio():
     """A's share is Beta(c p, c (1 - p)) with p = expit(beta x step): at equal money exactly 1/2, at 16 times
     B's money (B at $100k) the closed form below; with beta 0 money never matters."""
-    from model.models.vote_share import win_probability_curve
+    from model.models.scenarios import win_probability_curve
 
     curve = win_probability_curve(np.ones(4), np.full(4, 50.0), 100_000.0).set_index("ratio")
     assert curve.loc[1.0, "p_win_mean"] == pytest.approx(0.5)

@@ -25,11 +25,13 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from model import atomic
-from model.build import MONEY_COLUMNS, build_all, candidate_races
+from model.build import build_all
 from model.cli import main
 from model.features import VoteShareData, vote_share_data
+from model.money import MONEY_COLUMNS
 from model.raw import load_raw
 from model.schema import NUMERIC_KINDS, TABLES, UNITS
+from model.tables import candidate_races
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw"

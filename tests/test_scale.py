@@ -14,8 +14,11 @@ import pytensor.tensor as pt
 import pytest
 import scipy.sparse as sp
 
-from model import bench, models, samplers
-from model.bench import load_inputs, merge_sections, tile_carryover, tile_money_evidence, tile_vote_share
+from model import models, samplers
+from model.bench import cli as bench
+from model.bench.cli import merge_sections
+from model.bench.tiling import tile_carryover, tile_money_evidence, tile_vote_share
+from model.bench.timing import load_inputs
 from model.cli import main as cli_main
 from model.errors import UserError
 from model.models.base import Inputs, sparse_matvec

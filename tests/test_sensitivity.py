@@ -182,12 +182,12 @@ def test_a_prior_far_tighter_than_the_posterior_is_flagged_as_unreliable_weights
 
 
 def test_write_sensitivity_writes_the_tables_and_figures_of_a_run_on_the_bundled_data(tmp_path):
-    """The call in fit.write_run, on the bundled data with stand-in posterior draws: the classical table covers
+    """The calls in fit.write_run, on the bundled data with stand-in posterior draws: the classical table covers
     both designs' support and oppose coefficients (k = 0-3, incumbency benchmark in both), and the tipping tables
     and both figures are written."""
     import arviz as az
 
-    from model.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG
+    from model.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG, sensitivity_figures
     from model.models.base import load_inputs
     from model.priors import DEFAULT_PRIORS
     from model.sensitivity import CLASSICAL_FILE, TIPPING_FILE, TIPPING_GRID_FILE, write_sensitivity
@@ -204,7 +204,7 @@ def test_write_sensitivity_writes_the_tables_and_figures_of_a_run_on_the_bundled
         "idata": {"main": az.from_dict({"posterior": posterior})},
         "priors": DEFAULT_PRIORS,
     }
-    write_sensitivity(tmp_path, result, 541_000.0)
+    sensitivity_figures(write_sensitivity(tmp_path, result, 541_000.0), tmp_path / "figures")
     table = pd.read_csv(tmp_path / CLASSICAL_FILE)
     assert table.groupby("model").effect.nunique().eq(2).all() and table.model.nunique() == 2
     assert set(table.k) == {0, 1, 2, 3}

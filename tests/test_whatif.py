@@ -25,7 +25,7 @@ from model.cli import main
 from model.features import log_money
 from model.fmt import fmt_interval
 from model.models.base import load_inputs
-from model.models.vote_share import whatif_draws
+from model.models.scenarios import whatif_draws
 from model.report import write_report
 from model.report.race_data import race_key
 

@@ -37,9 +37,9 @@ def load_inputs(raw_dir: Path) -> Inputs:
     """Validated raw tables of raw_dir turned into every model's inputs. The endorsement terms are those of the
     directory's endorser_terms.csv that endorse a modelled candidate: candidate_races gets a 0/1 column per
     term and the head-to-head rows a d_<term> difference per term."""
-    from model.build import candidate_races, head_to_head
     from model.features import vote_share_data, with_term_columns, with_term_differences
     from model.raw import load_raw
+    from model.tables import candidate_races, head_to_head
 
     raw = load_raw(raw_dir)
     data = vote_share_data(candidate_races(raw), raw)

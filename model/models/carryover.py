@@ -48,7 +48,7 @@ RUNOFF_ROUNDS = ("general", "special_general")
 PRIMARY_OF = {"general": "primary", "special_general": "special_primary"}
 CONSOLIDATION_STEP = 0.10  # aligned eliminated share enters per 10 points of the primary vote
 NU_CANDIDATE = 4.0  # Student-t degrees of freedom of heavy-tailed candidate strengths (finite variance, fat tails)
-# Where the same side's support IE makes an eliminated candidate and a finalist allies (build.py's columns).
+# Where the same side's support IE makes an eliminated candidate and a finalist allies (tables.py's columns).
 SUPPORT_SIDES = ("support_union_usd", "support_charter_usd")
 DECOMPOSITION_STEPS = (
     ("primary", "two-way share of the primary vote (observed)"),

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.build import choose_counts, money_figure_parts
+from model.counts import choose_counts
 from model.errors import UserError
 from model.figures import SIDE_GROUP
 from model.fmt import fmt_usd
+from model.money import money_figure_parts
 from model.raw import load_raw
 
 # How the report names each round (LAUSD's 'general' is the runoff between a primary's top two).

@@ -13,7 +13,7 @@ import pandas as pd
 
 from model import whatif
 from model.features import MONEY_UNIT_USD
-from model.models.vote_share import WHATIF_DECIMALS
+from model.models.scenarios import WHATIF_DECIMALS
 from model.points import INTERVAL
 from model.report.document import Block, Para, Run, Widget
 from model.report.whatif_js import WHATIF_JS
