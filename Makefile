@@ -19,7 +19,7 @@ SCHEDULER ?=
 PARALLEL = --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
-SRC     := $(wildcard model/*.py)
+SRC     := $(shell find model -name "*.py")
 
 .PHONY: help setup setup-jax lock data fit iterate report models browser test test-slow validate lint bench sbc clean
 
@@ -63,8 +63,10 @@ $(CLEAN)/.built: $(VENV)/.installed $(RAW_CSV) $(SRC)
 data: $(CLEAN)/.built ## validate data/raw and build data/clean + data/COVERAGE.md
 
 RUNS    ?= runs
-FIGURES ?= figures
-REPORTS ?= reports
+# Empty: figures/ and reports/ for the bundled data, else beside RUNS (a bring-your-own run never overwrites them).
+FIGURES ?=
+REPORTS ?=
+OUT_ARGS = $(if $(FIGURES),--figures $(FIGURES))
 STRICT  ?= --strict
 FIT_ARGS ?=
 
@@ -74,16 +76,16 @@ FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 # A failed strict check (exit 1) still renders the report, which carries a warning banner, then exits 1; a user
 # error (exit 2: bad data, a misspelled prior) writes nothing.
 fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n, DRAWS=n)
-	@status=0; $(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) \
+	@status=0; $(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) $(OUT_ARGS) \
 	  $(STRICT) $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(if $(DRAWS),--draws $(DRAWS)) \
 	  $(PARALLEL) $(FIT_ARGS) || status=$$?; \
-	  if [ $$status -le 1 ]; then $(PY) -m model report --runs $(RUNS) --out $(REPORTS) || exit $$?; fi; exit $$status
+	  if [ $$status -le 1 ]; then $(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS)) || exit $$?; fi; exit $$status
 
 iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
 	$(MAKE) fit MODELS=main SKIP="loco forecast sweep"
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
-	$(PY) -m model report --runs $(RUNS) --out $(REPORTS)
+	$(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS))
 
 models: $(VENV)/.installed ## list the registered models and classical estimators, one line each
 	$(PY) -m model models
@@ -102,19 +104,20 @@ test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a r
 # The approximate held-out numbers against exact refits of every fold, date and preset (exit 1 beyond tolerance;
 # tables in the exact run's validation-*.csv), then the slow tests, so that marking a test slow never retires it.
 validate: $(FIT_DEPS) ## refit every fold, forecast date and prior preset exactly and compare; then make test-slow
-	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) --figures $(FIGURES) --validate \
+	$(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) $(OUT_ARGS) --validate \
 	  $(if $(MODELS),--models $(MODELS)) $(if $(DRAWS),--draws $(DRAWS)) $(PARALLEL) $(FIT_ARGS)
 	$(MAKE) test-slow
 
-lint: $(VENV)/.installed ## ruff
+lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy (what CI runs besides the tests)
 	$(VENV)/bin/ruff check model tests
 	$(VENV)/bin/ruff format --check model tests
+	$(VENV)/bin/mypy model
 
 bench: $(CLEAN)/.built ## time each model (nutpie vs PyMC NUTS), cold/warm make fit; writes bench/results.json
-	$(PY) -m model.bench --raw $(DATA) --out bench/results.json
+	$(PY) -m model.tools.bench --raw $(DATA) --out bench/results.json
 
 sbc: $(CLEAN)/.built ## simulation-based calibration of the registered models (SBC_MODELS="a b" for some; slow)
-	$(PY) -m model.sbc $(if $(SBC_MODELS),--models $(SBC_MODELS)) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv \
+	$(PY) -m model.evaluation.sbc $(if $(SBC_MODELS),--models $(SBC_MODELS)) --sims $(SBC_SIMS) --seed $(SEED) --out figures --table $(RUNS)/sbc.csv \
 	  $(PARALLEL)
 
 clean: ## remove generated runs, figures and reports (keeps data/clean, which is committed)

@@ -7,9 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from model.errors import UserError
-from model.parallel import add_arguments
-from model.samplers import SAMPLERS
+from model.inference.samplers import SAMPLERS
+from model.infra.errors import UserError
+from model.infra.parallel import add_arguments
+from model.infra.paths import BUNDLED_RAW
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--priors", default="default", help="preset name (default, skeptical, literature) or a .toml path")
     f.add_argument("--seed", type=int, default=20260305)
     f.add_argument("--runs", type=Path, default=Path("runs"))
-    f.add_argument("--figures", type=Path, default=Path("figures"))
+    f.add_argument(
+        "--figures",
+        type=Path,
+        help="where to copy the run's figures (default: figures/ for the bundled data, else RUNS/figures)",
+    )
     f.add_argument(
         "--sampler",
         choices=SAMPLERS,
@@ -70,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(f)
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")
     r.add_argument("--runs", type=Path, default=Path("runs"))
-    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument(
+        "--out", type=Path, help="where to write the report (default: reports/, or RUNS/reports for other runs)"
+    )
     w = sub.add_parser("whatif", help="one race-round's shares and chances with a candidate's money changed")
     w.add_argument("--runs", type=Path, default=Path("runs"))
     w.add_argument("--race", required=True, help="race-round id, e.g. 2024-11-05-D3")
@@ -86,13 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "data" and args.audit is not None:
-            from model.audit import format_cells, sample_cells
+            from model.dataset.audit import format_cells, sample_cells
 
             if args.audit < 1:
                 raise UserError(f"--audit needs a positive number of cells, got {args.audit}")
             print(format_cells(sample_cells(args.raw, args.audit, args.seed)))
         elif args.command == "data":
-            from model.build import build_all
+            from model.dataset.build import build_all
 
             summary = build_all(args.raw, args.out, args.coverage)
             print(summary)
@@ -105,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "warm":
             warm(args.raw)
         elif args.command == "report":
-            from model.atomic import recover_all
-            from model.report import write_report
+            from model.infra.atomic import recover_all
+            from model.outputs.report import write_report
 
             recover_all(args.runs)  # a fit killed mid-swap: its previous run comes back before it is read
-            md, page = write_report(args.runs, args.out)
+            md, page = write_report(args.runs, args.out or default_output(args.runs, "reports"))
             print(f"wrote {md} and {page}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -117,18 +124,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def default_output(runs: Path, kind: str, raw: Path | None = None) -> Path:
+    """figures/ or reports/ of the repository for a run of the bundled data in runs/, else a folder beside the runs,
+    so that a bring-your-own run never overwrites the bundled figures and report. raw: the fitted data directory
+    (default: the one the latest run's manifest records)."""
+    if raw is None:
+        import json
+
+        from model.outputs.report.document import latest_run_dir
+
+        manifest = json.loads((latest_run_dir(runs) / "manifest.json").read_text(encoding="utf-8"))
+        raw = Path(manifest.get("data_dir") or BUNDLED_RAW)
+    bundled = runs == Path("runs") and raw.resolve() == BUNDLED_RAW.resolve()
+    return Path(kind) if bundled else runs / kind
+
+
 def _fit(args: argparse.Namespace) -> int:
     """Run `fit`; copy the run's figures to the stable figures/ folder."""
-    from model.atomic import write_bytes
     from model.fit import SamplerSettings, run_fit
-    from model.samplers import require_sampler
+    from model.inference.samplers import require_sampler
+    from model.infra.atomic import write_bytes
 
     require_sampler(args.sampler)  # before anything is written: a missing JAX extra stops here
     if not sys.stderr.isatty():
         # On a terminal PyMC's progress and variable lists help; in CI and logs they bury the result lines.
         logging.getLogger("pymc").setLevel(logging.WARNING)
-    draws = {} if args.draws is None else {"draws": args.draws}
-    settings = SamplerSettings(sampler=args.sampler, chains=args.chains, tune=args.tune, **draws)
+    draw_count = {} if args.draws is None else {"draws": args.draws}
+    settings = SamplerSettings(sampler=args.sampler, chains=args.chains, tune=args.tune, **draw_count)
     run_dir, passed = run_fit(
         args.raw,
         args.priors,
@@ -146,15 +168,16 @@ def _fit(args: argparse.Namespace) -> int:
     )
     if args.validate:
         return _validate(args, settings, run_dir)
-    args.figures.mkdir(parents=True, exist_ok=True)
+    figures = args.figures or default_output(args.runs, "figures", args.raw)
+    figures.mkdir(parents=True, exist_ok=True)
     for png in sorted((run_dir / "figures").glob("*.png")):
-        write_bytes(args.figures / png.name, png.read_bytes())
+        write_bytes(figures / png.name, png.read_bytes())
     print(f"run {run_dir} ({'diagnostics passed' if passed else 'DIAGNOSTICS FAILED: see diagnostics.csv'})")
     if not passed:
         import pandas as pd
 
         from model import models
-        from model.diagnostics import failure_line
+        from model.inference.diagnostics import failure_line
 
         checks = pd.read_csv(run_dir / "diagnostics.csv")
         failed = checks[~checks.passed.astype(bool)]
@@ -169,8 +192,8 @@ def _validate(args: argparse.Namespace, settings, approx_dir: Path) -> int:
     """Refit every fold, date and preset exactly and compare with the approximate run; 1 beyond tolerance."""
     import pandas as pd
 
+    from model.evaluation.validate import TOLERANCE, validate_runs
     from model.fit import run_fit
-    from model.validate import TOLERANCE, validate_runs
 
     exact_dir, _passed = run_fit(
         args.raw, args.priors, args.seed, args.runs, settings, models_to_fit=args.models,
@@ -193,10 +216,10 @@ def warm(raw: Path) -> None:
     import time
 
     from model import models
+    from model.dataset.terms import load_terms
+    from model.inference.sampling import compiled_nutpie
     from model.models.base import load_inputs
     from model.priors import load_priors, resolve_preset
-    from model.sampling import compiled_nutpie
-    from model.terms import load_terms
 
     inputs = load_inputs(raw)
     priors = load_priors(resolve_preset("default"), load_terms(raw))
@@ -212,8 +235,8 @@ def _whatif(args: argparse.Namespace) -> str:
     """Run `whatif` on the latest run: the table, the price of an even chance, and the caveat."""
     import pandas as pd
 
-    from model import whatif
-    from model.report.document import latest_run_dir
+    from model.evaluation import whatif
+    from model.outputs.report.document import latest_run_dir
 
     run_dir = latest_run_dir(args.runs)
     table = whatif.load_whatif_table(run_dir)
@@ -233,7 +256,8 @@ def _whatif(args: argparse.Namespace) -> str:
 def models_listing() -> str:
     """One line per registered model: name, kind, '(main)' for the main model or '(asked)' for one fitted only
     when named, and its description."""
-    from model import classical, models
+    from model import models
+    from model.models import classical
 
     main = models.main_name()
     lines = []

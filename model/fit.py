@@ -22,17 +22,16 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from model import atomic, classical, models, parallel
-from model.diagnostics import check_table
-from model.errors import UserError
-from model.evaluate import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
-from model.figures import PRESETS, calibration_figure, write_figures
-from model.figures_sensitivity import sensitivity_figures
-from model.importance import as_idata, reweight_to_priors
-from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
-from model.points import points_effects
-from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
-from model.provenance import (
+from model import models
+from model.dataset.terms import load_terms
+from model.evaluation.sensitivity import write_sensitivity
+from model.evaluation.skill import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
+from model.inference.diagnostics import check_table
+from model.inference.importance import as_idata, reweight_to_priors
+from model.inference.sampling import SECONDARY, SamplerSettings, for_model, sample, sample_each, secondary_settings
+from model.infra import atomic, parallel
+from model.infra.errors import UserError
+from model.infra.provenance import (
     MODEL_FILES,
     PACKAGES,
     code_hash,
@@ -42,9 +41,12 @@ from model.provenance import (
     model_code_hash,
     raw_data_hash,
 )
-from model.sampling import SECONDARY, SamplerSettings, for_model, sample, sample_each, secondary_settings
-from model.sensitivity import write_sensitivity
-from model.terms import load_terms
+from model.models import classical
+from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
+from model.models.points import points_effects
+from model.outputs.figures import PRESETS, calibration_figure, write_figures
+from model.outputs.figures_sensitivity import sensitivity_figures
+from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
 
 # Names other modules and tests import from here.
 __all__ = [
@@ -372,7 +374,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     regression, skipped = classical.regression_table(inputs)
     result["skipped"].update(skipped)
     regression.to_csv(out / "coefficients-regression.csv", index=False)
-    # Hidden-confounder tables (model/sensitivity.py) and their figures, into the run's own figures folder.
+    # Hidden-confounder tables (model/evaluation/sensitivity.py) and their figures, into the run's own figures folder.
     sensitivity_figures(write_sensitivity(out, result, reference), out / "figures")
     main = result["main_model"]
     if main is not None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model.errors import UserError
-from model.terms import BUNDLED_RAW, Term, load_terms
+from model.dataset.terms import Term, load_terms
+from model.infra.errors import UserError
+from model.infra.paths import BUNDLED_RAW, REPO_ROOT
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "analysis" / "priors"
+PRESET_DIR = REPO_ROOT / "analysis" / "priors"
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,9 @@ OPTIONAL_PRIORS: dict[str, Prior] = {
 }
 
 
-# Documented defaults of the priors an endorsement term adds (model/terms.py), used when the priors file does not
-# name them: an endorsement moves the log-odds of a candidate's share by about +-0.5 at 1 sd (+-12 points at 50 %);
-# its turnout and on-cycle interactions by half that. The report lists the terms that used these defaults.
+# Documented defaults of the priors an endorsement term adds (model/dataset/terms.py), used when the priors file
+# does not name them: an endorsement moves the log-odds of a candidate's share by about +-0.5 at 1 sd (+-12 points
+# at 50 %); its turnout and on-cycle interactions by half that. The report lists the terms that used these defaults.
 TERM_PRIOR_DEFAULTS = {
     "beta_": (0.0, 0.5, "{label}"),
     "beta_turnout_": (0.0, 0.5, "extra {label} effect per 10 points of turnout"),

@@ -1,4 +1,4 @@
-"""The package's shape: no import cycles in model/, small report modules, products that never name a model,
+"""The package's shape: folders as layers, no import cycles in model/, small modules, products that never name a model,
 and `python -m model models` listing the registries."""
 
 from __future__ import annotations
@@ -8,24 +8,30 @@ import re
 import subprocess
 from pathlib import Path
 
-from model import classical, models
+from model import models
 from model.cli import main
+from model.models import classical
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model"
 # Modules that orchestrate or render and must ask the registry instead of naming a model.
-PRODUCTS = (
-    "fit.py",
-    "evaluate.py",
-    "importance.py",
-    "validate.py",
-    "sbc.py",
-    "figures.py",
-    "bench",
-    "claims.py",
-    "literature.py",
-    "report",
-)
-REPORT_MAX_LINES = 500
+PRODUCTS = ("fit.py", "inference/importance.py", "evaluation", "outputs", "tools")
+MODULE_MAX_LINES = 500
+# The folders of model/ from the bottom up (the layers of docs/ARCHITECTURE.md): a module imports only from its own
+# folder or a lower rank. inference and models share a rank and never import each other; tools (the bench) may
+# import anything and nothing imports it. The top-level modules are priors, fit, cli and __main__.
+LAYERS = {
+    "infra": 0,
+    "dataset": 1,
+    "priors": 2,
+    "inference": 3,
+    "models": 3,
+    "evaluation": 4,
+    "outputs": 5,
+    "fit": 6,
+    "cli": 7,
+    "__main__": 8,
+    "tools": 9,
+}
 
 
 def module_name(path: Path) -> str:
@@ -90,16 +96,55 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"a"}, "c": set()}) == ["a", "b", "a"]
 
 
-def test_no_report_module_is_over_500_lines():
-    for path in (PACKAGE / "report").glob("*.py"):
+def layer_of(module: str) -> str:
+    """The folder (or top-level module) of model/ a dotted module name sits in."""
+    return module.split(".")[1]
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that go up the layers, or sideways between two folders of the same rank."""
+    bad = []
+    for module, targets in graph.items():
+        if module == "model":
+            continue
+        for target in targets:
+            a, b = layer_of(module), layer_of(target)
+            if LAYERS[b] > LAYERS[a] or (LAYERS[b] == LAYERS[a] and a != b):
+                bad.append(f"{module} ({a}) imports {target} ({b})")
+    return sorted(bad)
+
+
+def test_every_module_sits_in_a_known_layer():
+    assert {layer_of(m) for m in import_graph() if m != "model"} <= set(LAYERS)
+
+
+def test_no_module_imports_up_the_layers_or_across_a_rank():
+    assert layer_violations(import_graph()) == []
+
+
+def test_the_layer_check_finds_an_upward_and_a_sideways_import():
+    """The check above can fail: dataset importing evaluation, and models importing inference, are reported."""
+    graph = {"model.dataset.raw": {"model.evaluation.skill"}, "model.models.base": {"model.inference.sampling"}}
+    assert len(layer_violations(graph)) == 2
+    assert layer_violations({"model.fit": {"model.outputs.figures", "model.infra.atomic"}}) == []
+
+
+def test_each_folder_states_its_rule_in_its_init():
+    for folder in ("infra", "dataset", "inference", "models", "evaluation", "outputs", "tools"):
+        doc = ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and len(doc.splitlines()[0]) > 20, folder
+
+
+def test_no_module_is_over_500_lines():
+    for path in PACKAGE.rglob("*.py"):
         n = len(path.read_text(encoding="utf-8").splitlines())
-        assert n <= REPORT_MAX_LINES, f"{path.name}: {n} lines"
+        assert n <= MODULE_MAX_LINES, f"{path.relative_to(PACKAGE)}: {n} lines"
 
 
 def test_products_never_name_a_registered_model():
     names = [*models.REGISTRY, *classical.ESTIMATORS]
     for entry in PRODUCTS:
-        paths = sorted((PACKAGE / entry).glob("*.py")) if (PACKAGE / entry).is_dir() else [PACKAGE / entry]
+        paths = sorted((PACKAGE / entry).rglob("*.py")) if (PACKAGE / entry).is_dir() else [PACKAGE / entry]
         for path in paths:
             text = path.read_text(encoding="utf-8")
             for name in names:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from model import atomic
+from model.infra import atomic
 
 REPO = Path(__file__).resolve().parents[1]
 OLD = {"a.txt": "old a", "keep.txt": "old only"}
@@ -20,7 +20,7 @@ NEW = {"a.txt": "new a", "b.txt": "new b"}
 SWAP = f"""
 import sys
 from pathlib import Path
-from model import atomic
+from model.infra import atomic
 final = Path(sys.argv[1])
 staged = atomic.staging_dir(final)
 for name, text in {NEW!r}.items():
@@ -140,7 +140,10 @@ def test_recovery_restores_a_directory_parked_by_the_old_two_rename_code(tmp_pat
 def test_a_killed_file_write_leaves_the_old_file_and_the_temp_file_is_removed_at_the_next_start(tmp_path):
     target = tmp_path / "LATEST"
     target.write_text("old-run\n")
-    code = "import sys; from pathlib import Path; from model import atomic; atomic.write_text(Path(sys.argv[1]), 'new')"
+    code = (
+        "import sys; from pathlib import Path; from model.infra import atomic; "
+        "atomic.write_text(Path(sys.argv[1]), 'new')"
+    )
     child = run_child(code, [str(target)], "file_written", None)
     assert child.returncode == -signal.SIGKILL
     assert target.read_text() == "old-run\n"
@@ -152,7 +155,7 @@ def test_a_killed_file_write_leaves_the_old_file_and_the_temp_file_is_removed_at
 def test_every_documented_fault_step_is_a_fault_point_in_the_code_and_vice_versa(monkeypatch):
     import re
 
-    source = "".join(p.read_text() for p in (REPO / "model").glob("*.py"))
+    source = "".join(p.read_text() for p in (REPO / "model").rglob("*.py"))
     used = set(re.findall(r'fault_point\("([a-z_]+)"\)', source))
     assert used == set(atomic.FAULT_STEPS)
     assert all(doc.strip() for doc in atomic.FAULT_STEPS.values())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from model.audit import auditable_cells, sample_cells
 from model.cli import main
+from model.dataset.audit import auditable_cells, sample_cells
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 

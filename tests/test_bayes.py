@@ -10,16 +10,16 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 
-from model.features import vote_share_data
+from model.dataset.features import vote_share_data
+from model.dataset.raw import load_raw
+from model.dataset.tables import candidate_races, head_to_head
 from model.fit import SamplerSettings, sample
 from model.models import get
 from model.models.base import Inputs, draws
+from model.models.classical.regression import head_to_head_ols
 from model.models.dirichlet import _PT, dirichlet_loglik
 from model.models.head_to_head import head_to_head_model
 from model.priors import DEFAULT_PRIORS, Prior
-from model.raw import load_raw
-from model.regression import head_to_head_ols
-from model.tables import candidate_races, head_to_head
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 FAST = SamplerSettings(chains=2, draws=500, tune=500)

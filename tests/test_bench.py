@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bench.cli import main
-from model.bench.settings import ORPHAN_POLL_S
-from model.bench.tiling import tile_vote_share
-from model.bench.timing import leapfrog_steps, load_inputs
+from model.tools.bench.cli import main
+from model.tools.bench.settings import ORPHAN_POLL_S
+from model.tools.bench.tiling import tile_vote_share
+from model.tools.bench.timing import leapfrog_steps, load_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -50,7 +50,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_killed_bench_leaves_no_fit_process_behind():
-    code = "import time; from model.bench.isolation import run_isolated; run_isolated(time.sleep, (600,), 900)"
+    code = "import time; from model.tools.bench.isolation import run_isolated; run_isolated(time.sleep, (600,), 900)"
     bench = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     children = Path(f"/proc/{bench.pid}/task/{bench.pid}/children")
     deadline = time.monotonic() + 120

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.build import INTEGER_COLUMNS, build_all
-from model.features import vote_share_data
-from model.money import money_figure_parts
-from model.raw import load_raw
-from model.schema import TABLES
-from model.tables import candidate_races, head_to_head
+from model.dataset.build import INTEGER_COLUMNS, build_all
+from model.dataset.features import vote_share_data
+from model.dataset.money import money_figure_parts
+from model.dataset.raw import load_raw
+from model.dataset.schema import TABLES
+from model.dataset.tables import candidate_races, head_to_head
 
 # Four race-rounds, one rule each (see data/README.md, "Rules for messy figures"):
 # D1: a certified count prints only ann's percent; an election-night count has bob's votes alone. Turnout is a

@@ -15,14 +15,14 @@ from csv_rows import read_rows, write_rows
 
 from model import models
 from model.cli import main
-from model.features import modelled_races, vote_share_data
-from model.literature import AGREES, ANCHORS, LOWER, compare
+from model.dataset.features import modelled_races, vote_share_data
+from model.dataset.raw import load_raw
+from model.dataset.tables import candidate_races
+from model.evaluation.literature import AGREES, ANCHORS, LOWER, compare
 from model.models.base import load_inputs
 from model.models.carryover import VoteShareCarryover, carryover_data
 from model.models.vote_share import VoteShareModel
 from model.priors import DEFAULT_PRIORS, PRESET_DIR, load_priors
-from model.raw import load_raw
-from model.tables import candidate_races
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 QUALITY = "candidate_quality.csv"

@@ -1,4 +1,4 @@
-"""The verdict rules for press claims (model/claims.py), one test per rule, on small hand-made run tables."""
+"""The verdict rules for press claims (model/evaluation/claims.py), one test per rule, on small hand-made run tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.claims import (
+from model.evaluation.claims import (
     CANNOT_TELL,
     CLAIM_TESTS,
     NOT_SUPPORTED,

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pymc as pm
 
-from model import sampling
+from model.inference import sampling
+from model.inference.sampling import SamplerSettings, graph_key, sample
 from model.models.base import prior_rv
 from model.priors import Prior
-from model.sampling import SamplerSettings, graph_key, sample
 
 SETTINGS = SamplerSettings(chains=2, draws=100, tune=100)
 Y = np.array([0.3, -0.1, 0.8, 0.4, 0.0])
@@ -37,7 +37,7 @@ def test_a_graph_key_is_the_same_in_another_process():
     """A key is content, not memory: a deterministic's graph holds its random variables' size=None constants,
     whose bytes as a numpy object array are a pointer."""
     script = (
-        "import pymc as pm, pytensor.tensor as pt; from model.sampling import graph_key\n"
+        "import pymc as pm, pytensor.tensor as pt; from model.inference.sampling import graph_key\n"
         "with pm.Model() as m:\n"
         "    x = pm.Normal('x', 0, 1, shape=3)\n"
         "    pm.Potential('p', (x[None, :] * pt.ones((2, 3))).sum())\n"

@@ -18,8 +18,8 @@ from pathlib import Path
 from model import models
 from model.fit import fit_models
 from model.priors import load_priors, resolve_preset
-from model.sampling import SamplerSettings
-from model.terms import load_terms
+from model.inference.sampling import SamplerSettings
+from model.dataset.terms import load_terms
 raw = Path("data/raw")
 main = models.main_name()
 names = [main] if sys.argv[1] == "alone" else ["head_to_head", main]

@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from model import diagnostics, evaluate, importance, models
-from model.features import log_money
+from model import models
+from model.dataset.features import log_money
+from model.evaluation import skill
+from model.inference import diagnostics, importance
 from model.models.base import load_inputs
 from model.models.vote_share import race_cycles
 from model.priors import DEFAULT_PRIORS, Prior
@@ -70,10 +72,10 @@ def test_calibrated_baselines_do_not_move_when_the_held_out_results_change(input
         ranks = np.where(ranks == 1, 2, np.where(ranks == 2, 1, ranks))
         return rows.assign(rank=ranks)
 
-    base = evaluate.all_baselines(test, train, inputs.cr)
-    same = evaluate.all_baselines(flipped(test), train, inputs.cr)
-    moved = evaluate.all_baselines(test, flipped(train), inputs.cr)
-    calibrated = [k for k in base if k.endswith(evaluate.CALIBRATED)]
+    base = skill.all_baselines(test, train, inputs.cr)
+    same = skill.all_baselines(flipped(test), train, inputs.cr)
+    moved = skill.all_baselines(test, flipped(train), inputs.cr)
+    calibrated = [k for k in base if k.endswith(skill.CALIBRATED)]
     assert calibrated
     for k in calibrated:
         np.testing.assert_array_equal(same[k], base[k])

@@ -16,8 +16,10 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from model import diagnostics, evaluate, models
-from model.features import MoneyEvidence, VoteShareData
+from model import models
+from model.dataset.features import MoneyEvidence, VoteShareData
+from model.evaluation import skill
+from model.inference import diagnostics
 from model.models.base import posterior_draws
 from model.models.dirichlet import p_first
 from model.models.head_to_head import BASE_PRIORS, BASE_TERMS, head_to_head_columns
@@ -160,7 +162,7 @@ def test_scores_give_hand_computed_log_score_brier_and_winners_right():
     """Race x: P = (0.8, 0.2), the first candidate won. Race y: P = (0.3, 0.7), the first candidate won (a miss).
     Log score = mean(log 0.8, log 0.3); Brier per race sums over candidates: (0.2^2 + 0.2^2) = 0.08 and
     (0.7^2 + 0.7^2) = 0.98, mean 0.53; winners right: 1 of 2."""
-    got = evaluate.scores(np.array([0.8, 0.2, 0.3, 0.7]), np.array([1, 0, 1, 0]), np.array(["x", "x", "y", "y"]))
+    got = skill.scores(np.array([0.8, 0.2, 0.3, 0.7]), np.array([1, 0, 1, 0]), np.array(["x", "x", "y", "y"]))
     assert got["races"] == 2
     assert got["log_score"] == pytest.approx((np.log(0.8) + np.log(0.3)) / 2)
     assert got["brier"] == pytest.approx(0.53)
@@ -188,15 +190,15 @@ def toy_races() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def baselines(test: pd.DataFrame, cr: pd.DataFrame, confidence: float, monkeypatch) -> dict[str, np.ndarray]:
     """baseline_probabilities at an explicit confidence, whether it is an argument or the module constant."""
-    if "confidence" in inspect.signature(evaluate.baseline_probabilities).parameters:
-        return evaluate.baseline_probabilities(test, cr, confidence=confidence)
-    monkeypatch.setattr(evaluate, "BASELINE_CONFIDENCE", confidence)
-    return evaluate.baseline_probabilities(test, cr)
+    if "confidence" in inspect.signature(skill.baseline_probabilities).parameters:
+        return skill.baseline_probabilities(test, cr, confidence=confidence)
+    monkeypatch.setattr(skill, "BASELINE_CONFIDENCE", confidence)
+    return skill.baseline_probabilities(test, cr)
 
 
 def test_primary_leaders_mark_the_primary_winner_in_its_runoff_only():
     _test, cr = toy_races()
-    leaders = evaluate.primary_leaders(cr)
+    leaders = skill.primary_leaders(cr)
     assert leaders == {("g1", "x"): False, ("g1", "y"): True, ("g2", "u"): False, ("g2", "v"): False,
                        ("g2", "w"): False}  # fmt: skip
 
@@ -221,7 +223,7 @@ def test_baseline_scores_on_the_toy_races(monkeypatch):
     tied candidates (argmax), so 2 of 2 here (U is listed first)."""
     test, cr = toy_races()
     p = baselines(test, cr, 0.8, monkeypatch)["incumbent wins"]
-    got = evaluate.scores(p, (test["rank"] == 1).astype(int).to_numpy(), test.race_id.to_numpy())
+    got = skill.scores(p, (test["rank"] == 1).astype(int).to_numpy(), test.race_id.to_numpy())
     assert got["log_score"] == pytest.approx((np.log(0.8) + np.log(1 / 3)) / 2)
     assert got["brier"] == pytest.approx((0.08 + 2 / 3) / 2)
     assert got["accuracy"] == 1.0
@@ -241,11 +243,11 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
     concentration 1e7), so the vote-share models must score log 0, Brier 0 and every winner right on every fold
     if the held-out rows line up with the predictions. Each fold's weights must zero exactly one cycle's races, and
     the folds are the cycles with at least 5 races in the other cycles."""
-    from model.features import vote_share_data
+    from model.dataset.features import vote_share_data
+    from model.dataset.raw import load_raw
+    from model.dataset.tables import candidate_races, head_to_head
     from model.fit import SamplerSettings
     from model.priors import DEFAULT_PRIORS
-    from model.raw import load_raw
-    from model.tables import candidate_races, head_to_head
 
     raw = load_raw(RAW)
     cr = candidate_races(raw)
@@ -262,8 +264,8 @@ def test_leave_one_cycle_out_folds_hold_out_one_cycle_each_and_an_oracle_scores_
         weights_seen[kind] += [u["race_weight"] for u in updates]
         return iter([oracle_fit if kind == "vote_share" else no_info_fit] * len(updates))
 
-    monkeypatch.setattr(evaluate, "sample_each", oracle)
-    per_candidate, summary, _folds = evaluate.leave_one_cycle_out(
+    monkeypatch.setattr(skill, "sample_each", oracle)
+    per_candidate, summary, _folds = skill.leave_one_cycle_out(
         RAW, DEFAULT_PRIORS, 1, SamplerSettings(chains=1, draws=20)
     )
     race_cycle = cr.groupby("race_id").cycle.first().reindex(data.race_ids).to_numpy()
@@ -404,7 +406,7 @@ def test_strict_gate_exits_1_exactly_when_a_diagnostic_failed(passed, tmp_path, 
 def test_points_effects_convert_log_odds_to_points_at_an_even_race():
     """Incumbency at ln 3 on the log-odds scale moves a 50 % candidate to 3/(3+1) = 75 %: +25 points. At a
     $100k reference, doubling and adding $100k are the same step, log(1 + 200) - log(1 + 100) per log(1+$k)."""
-    from model.points import points_effects
+    from model.models.points import points_effects
 
     n = 10
     beta = {"beta_support": np.full(n, 0.5), "beta_oppose": np.full(n, -0.5), "beta_incumbent": np.full(n, LN3)}
@@ -444,7 +446,7 @@ def test_head_to_head_probabilities_give_the_top_two_their_normal_tail_and_other
     terms = {t: [1.0 if t == "d_log_support" else 0.0] for t in BASE_TERMS}
     test = pd.DataFrame({"race_id": ["r0"], "candidate_a": ["a"], "candidate_b": ["b"], **terms})
     frame = pd.DataFrame({"race_id": ["r0", "r0", "r0", "r1", "r1"], "candidate_id": ["a", "b", "c", "d", "e"]})
-    got = evaluate.head_to_head_probabilities(fit, test, frame)
+    got = skill.head_to_head_probabilities(fit, test, frame)
     np.testing.assert_allclose(got, [stats.norm.cdf(1.0), stats.norm.sf(1.0), 0.0, 0.5, 0.5])
 
 

@@ -1,4 +1,4 @@
-"""The rule that sets LAUSD estimates beside published anchors (model/literature.py), on hand-made tables."""
+"""The rule that sets LAUSD estimates beside published anchors (model/evaluation/literature.py), on hand-made tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from model.literature import (
+from model.evaluation.literature import (
     AGREES,
     ANCHORS,
     HIGHER,

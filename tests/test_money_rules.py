@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.features import modelled_races, vote_share_data
-from model.money import money_figure_parts
-from model.raw import load_raw
-from model.schema import TABLES
-from model.tables import candidate_races
+from model.dataset.features import modelled_races, vote_share_data
+from model.dataset.money import money_figure_parts
+from model.dataset.raw import load_raw
+from model.dataset.schema import TABLES
+from model.dataset.tables import candidate_races
 
 PRIMARY, RUNOFF = "2017-03-07", "2017-05-16"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.ovb import adjust, benchmark_bounds, bias, critical_t, partial_r2, robustness_value
+from model.evaluation.ovb import adjust, benchmark_bounds, bias, critical_t, partial_r2, robustness_value
 
 # Cinelli & Hazlett (2020), section 5 (and the sensemakr R package's tests/testthat/test-02-darfur.R): the effect of
 # being directly harmed on attitudes towards peace, OLS with 783 residual degrees of freedom.

@@ -15,7 +15,7 @@ import pytest
 
 from model import models
 from model.cli import main
-from model.finance import own_money_by_round
+from model.dataset.finance import own_money_by_round
 from model.fit import SamplerSettings, model_effects, sample
 from model.models.base import load_inputs
 from model.models.carryover import carryover_data

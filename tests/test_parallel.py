@@ -12,16 +12,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model import models, parallel
+from model import models
 from model.cli import main
-from model.errors import UserError
-from model.evaluate import leave_one_cycle_out, runoff_forecast
+from model.evaluation.sbc import main as sbc_main
+from model.evaluation.sbc import run_sbc
+from model.evaluation.skill import leave_one_cycle_out, runoff_forecast
 from model.fit import prior_sweep, reference_usd
+from model.inference.sampling import SamplerSettings, sample
+from model.infra import parallel
+from model.infra.errors import UserError
 from model.models.base import load_inputs
 from model.priors import DEFAULT_PRIORS
-from model.sampling import SamplerSettings, sample
-from model.sbc import main as sbc_main
-from model.sbc import run_sbc
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 FEW = SamplerSettings(chains=1, draws=20, tune=20)  # plumbing, not inference: the numbers only need to repeat

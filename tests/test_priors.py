@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from model.cli import main
-from model.errors import UserError
+from model.dataset.terms import Term, load_terms
+from model.infra.errors import UserError
+from model.infra.paths import BUNDLED_RAW
 from model.priors import (
     DEFAULT_PRIORS,
     PRESET_DIR,
@@ -18,7 +20,6 @@ from model.priors import (
     resolve_preset,
     term_priors,
 )
-from model.terms import BUNDLED_RAW, Term, load_terms
 
 # The model parameters plus the documented defaults of the bundled data's endorsement-term priors.
 DEFAULTS = {**DEFAULT_PRIORS, **term_priors(load_terms(BUNDLED_RAW))}

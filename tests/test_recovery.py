@@ -20,10 +20,10 @@ import pytest
 from scipy import stats
 
 from model import models
+from model.evaluation.sbc import bundled_design, simulated_datasets
+from model.inference.sampling import SamplerSettings, sample_each
 from model.models.base import draws
 from model.priors import load_priors
-from model.sampling import SamplerSettings, sample_each
-from model.sbc import bundled_design, simulated_datasets
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 MODELS = ("head_to_head", "vote_share_plugin", "vote_share_latent", "vote_share_carryover")

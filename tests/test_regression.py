@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.regression import (
+from model.models.classical.regression import (
     MIN_TURNOUT_ROWS,
     drop_mirror_pairs,
     first_difference_ols,

@@ -21,7 +21,7 @@ import pytest
 from scipy.special import expit
 
 from model.cli import main
-from model.report import (
+from model.outputs.report import (
     CANNOT_TELL,
     NOT_SUPPORTED,
     SUPPORTED,
@@ -34,7 +34,7 @@ from model.report import (
     regression_effects,
     write_report,
 )
-from model.report.sections_results import EMBEDDED_DIAGNOSTICS
+from model.outputs.report.sections_results import EMBEDDED_DIAGNOSTICS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RUN_ID = "default-000000000000"

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from model.report import write_report
-from model.report.race_data import race_anchor, race_key
+from model.outputs.report import write_report
+from model.outputs.report.race_data import race_anchor, race_key
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -312,7 +312,7 @@ def test_in_a_1280x800_browser_findings_fit_the_first_screen_and_tables_need_no_
 def test_money_by_side_puts_only_the_sides_with_an_at_least_figure_among_the_floors():
     """Ann's charter money rests on an 'at least' figure, her union money does not; Bob's 'other' money is what his
     total holds beyond union and charter. Sums per year and side, split into known and floor parts."""
-    from model.figures import money_by_side
+    from model.outputs.figures import money_by_side
 
     cr = pd.DataFrame(
         {

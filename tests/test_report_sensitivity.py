@@ -10,10 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 from test_report import RUN_ID, tiny_png, write_repo, write_run
 
-from model.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG, contour_figure, tipping_figure
-from model.priors import Prior
-from model.report import write_report
-from model.sensitivity import (
+from model.evaluation.sensitivity import (
     CLASSICAL_FILE,
     TIPPING_FILE,
     TIPPING_GRID_FILE,
@@ -22,6 +19,9 @@ from model.sensitivity import (
     tipping_grid,
     tipping_points,
 )
+from model.outputs.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG, contour_figure, tipping_figure
+from model.outputs.report import write_report
+from model.priors import Prior
 
 SEED = 20261204
 HEADING = "## 2c How strong would a hidden confounder have to be?"

@@ -24,14 +24,14 @@ from csv_rows import read_rows, write_rows
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from model import atomic
-from model.build import build_all
 from model.cli import main
-from model.features import VoteShareData, vote_share_data
-from model.money import MONEY_COLUMNS
-from model.raw import load_raw
-from model.schema import NUMERIC_KINDS, TABLES, UNITS
-from model.tables import candidate_races
+from model.dataset.build import build_all
+from model.dataset.features import VoteShareData, vote_share_data
+from model.dataset.money import MONEY_COLUMNS
+from model.dataset.raw import load_raw
+from model.dataset.schema import NUMERIC_KINDS, TABLES, UNITS
+from model.dataset.tables import candidate_races
+from model.infra import atomic
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw"
@@ -381,7 +381,7 @@ def test_file_saved_in_a_legacy_encoding_is_named_with_the_first_bad_line(raw_sr
     assert not (tmp_path / "out").exists()
 
 
-# ---------------------------------------------------------------- interrupted runs (fault injection, model/atomic.py)
+# ------------------------------------------------------- interrupted runs (fault injection, model/infra/atomic.py)
 
 
 def run_module(args: list[str], cwd: Path, fault: str | None = None, swap: str | None = None):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from model.evaluation.sbc import PARAMETERS, bundled_design, ecdf_figure, run_sbc, uniformity
 from model.models.vote_share_latent import MONEY_SD_LOWER_GAP, MONEY_SD_LOWER_STEP
-from model.sbc import PARAMETERS, bundled_design, ecdf_figure, run_sbc, uniformity
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 

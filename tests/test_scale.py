@@ -14,17 +14,18 @@ import pytensor.tensor as pt
 import pytest
 import scipy.sparse as sp
 
-from model import models, samplers
-from model.bench import cli as bench
-from model.bench.cli import merge_sections
-from model.bench.tiling import tile_carryover, tile_money_evidence, tile_vote_share
-from model.bench.timing import load_inputs
+from model import models
 from model.cli import main as cli_main
-from model.errors import UserError
+from model.inference import samplers
+from model.infra.errors import UserError
 from model.models.base import Inputs, sparse_matvec
 from model.models.carryover import carryover_data
 from model.models.vote_share import CENTRED_MIN_INFORMATION, centred_groups, parameterisation, slope_information
 from model.priors import DEFAULT_PRIORS
+from model.tools.bench import cli as bench
+from model.tools.bench.cli import merge_sections
+from model.tools.bench.tiling import tile_carryover, tile_money_evidence, tile_vote_share
+from model.tools.bench.timing import load_inputs
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 
@@ -199,7 +200,7 @@ def test_jax_smoke_fit_of_the_main_model(inputs, sampler):
         samplers.require_installed(sampler)  # found, not imported: an import here would start JAX's backend
     except UserError:
         pytest.skip(f"{sampler} is not installed (the [jax] extra)")
-    from model.sampling import SamplerSettings, sample
+    from model.inference.sampling import SamplerSettings, sample
 
     spec = models.get(models.main_name())
     settings = SamplerSettings(sampler=sampler, chains=2, draws=100, tune=200)

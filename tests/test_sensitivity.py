@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from model.priors import Prior
-from model.sensitivity import (
+from model.evaluation.sensitivity import (
     FRAGILE,
     NOT_SHOWN,
     ROBUST,
@@ -21,6 +20,7 @@ from model.sensitivity import (
     tipping_points,
     weighted_quantiles,
 )
+from model.priors import Prior
 
 SIMULATION_SEED = 20261204  # fixed so the checks are deterministic
 # Each test of the flagging rules runs on these simulated datasets: whether a sample's bias is caught is a chance
@@ -187,10 +187,10 @@ def test_write_sensitivity_writes_the_tables_and_figures_of_a_run_on_the_bundled
     and both figures are written."""
     import arviz as az
 
-    from model.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG, sensitivity_figures
+    from model.evaluation.sensitivity import CLASSICAL_FILE, TIPPING_FILE, TIPPING_GRID_FILE, write_sensitivity
     from model.models.base import load_inputs
+    from model.outputs.figures_sensitivity import CONTOUR_PNG, TIPPING_PNG, sensitivity_figures
     from model.priors import DEFAULT_PRIORS
-    from model.sensitivity import CLASSICAL_FILE, TIPPING_FILE, TIPPING_GRID_FILE, write_sensitivity
 
     rng = np.random.default_rng(SIMULATION_SEED)
     posterior = {

@@ -11,9 +11,9 @@ import pytest
 
 from model import models
 from model.cli import main
+from model.evaluation.sbc import bundled_design, run_sbc
 from model.models import Effect, VoteShareModel, prior_rv
-from model.report import write_report
-from model.sbc import bundled_design, run_sbc
+from model.outputs.report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

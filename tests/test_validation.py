@@ -110,11 +110,11 @@ def test_misspelled_column_is_rejected(raw, tmp_path, capsys):
 
 
 def test_data_dictionary_lists_exactly_the_schema_columns():
-    """data/README.md documents every column of every raw table as model/schema.py declares it, and no other,
+    """data/README.md documents every column of every raw table as model/dataset/schema.py declares it, and no other,
     so the dictionary cannot drift from what the loader accepts."""
     import re
 
-    from model.schema import TABLES
+    from model.dataset.schema import TABLES
 
     text = (RAW.parent / "README.md").read_text(encoding="utf-8")
     for table, columns in TABLES.items():

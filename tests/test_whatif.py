@@ -20,14 +20,15 @@ from scipy.stats import beta as beta_dist
 from test_carryover import prior_post
 from test_report_reader import ARTIFACTS, REPO, RUN_ID, write_run
 
-from model import models, whatif
+from model import models
 from model.cli import main
-from model.features import log_money
-from model.fmt import fmt_interval
+from model.dataset.features import log_money
+from model.evaluation import whatif
+from model.infra.fmt import fmt_interval
 from model.models.base import load_inputs
 from model.models.scenarios import whatif_draws
-from model.report import write_report
-from model.report.race_data import race_key
+from model.outputs.report import write_report
+from model.outputs.report.race_data import race_key
 
 RAW = REPO / "data" / "raw"
 

@@ -5,7 +5,7 @@ fixes each model's seed offset in a fit (seed + position), so append new models 
 
 from __future__ import annotations
 
-from model.errors import UserError
+from model.infra.errors import UserError
 from model.models.base import BayesModel, Effect, Inputs, draws, load_inputs, posterior_draws, prior_rv
 from model.models.carryover import VoteShareCarryover, VoteShareCarryoverT
 from model.models.head_to_head import HeadToHead

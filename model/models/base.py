@@ -12,8 +12,8 @@ import pymc as pm
 import pytensor.tensor as pt
 import scipy.sparse as sp
 
-from model.features import VoteShareData
-from model.points import Effect
+from model.dataset.features import VoteShareData
+from model.models.points import Effect
 from model.priors import Prior
 
 __all__ = ["BayesModel", "Effect", "Inputs", "draws", "load_inputs", "posterior_draws", "prior_rv", "sparse_matvec"]
@@ -37,9 +37,9 @@ def load_inputs(raw_dir: Path) -> Inputs:
     """Validated raw tables of raw_dir turned into every model's inputs. The endorsement terms are those of the
     directory's endorser_terms.csv that endorse a modelled candidate: candidate_races gets a 0/1 column per
     term and the head-to-head rows a d_<term> difference per term."""
-    from model.features import vote_share_data, with_term_columns, with_term_differences
-    from model.raw import load_raw
-    from model.tables import candidate_races, head_to_head
+    from model.dataset.features import vote_share_data, with_term_columns, with_term_differences
+    from model.dataset.raw import load_raw
+    from model.dataset.tables import candidate_races, head_to_head
 
     raw = load_raw(raw_dir)
     data = vote_share_data(candidate_races(raw), raw)
@@ -113,10 +113,10 @@ class BayesModel:
       gated: prefixes of posterior variables whose R-hat/ESS gate the fit; figure_vars: the variables of
         rank and trace plots; observed_var, loo_var, ppc_xlabel; sbc_parameters: scalars ranked in SBC
         (figure_vars_for / sbc_parameters_for(inputs) add parameters named by the data, e.g. beta_<term>).
-      figure_kinds: extra figures of model/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
+      figure_kinds: extra figures of model/outputs/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
     Effects
       effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect);
-        a parameter the fit lacks is left out, and each row is converted by model/points.py.
+        a parameter the fit lacks is left out, and each row is converted by model/models/points.py.
     Priors
       Create random variables with prior_rv(name, priors): priors come from the priors file by name, and a
       new parameter needs a default in model/priors.py DEFAULT_PRIORS (the file loader rejects unknown names).

@@ -36,12 +36,12 @@ import pytensor.tensor as pt
 import scipy.sparse as sp
 from scipy.special import expit
 
-from model.features import VoteShareData
+from model.dataset.features import VoteShareData
 from model.models.base import Inputs, posterior_draws, prior_rv, sparse_matvec
 from model.models.dirichlet import component_predictive
+from model.models.points import INTERVAL, Effect
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
-from model.points import INTERVAL, Effect
 from model.priors import Prior, with_term_defaults
 
 RUNOFF_ROUNDS = ("general", "special_general")
@@ -118,7 +118,7 @@ def _build_carryover_data(data: VoteShareData) -> CarryoverData:
         for c, j in prim_of.items():
             if c in finalists:
                 continue
-            allies = [a for a in finalists if _aligned(data, f, j, prim_of[a])]
+            allies = [a for a in finalists if _aligned(data, f, int(j), int(prim_of[a]))]
             if len(allies) == 1:  # backed by one finalist's side only; shared or no backers: no lean
                 alignment[finalists[allies[0]], j] = 1.0
     change, known = _electorate_change(data, linked)
@@ -212,9 +212,19 @@ class VoteShareCarryover(VoteShareLatent):
         "voters go to the finalist their backers back, and money, backing and electorate changes enter."
     )
     noise = "normal"
-    gated = (*VoteShareLatent.gated, "sigma_candidate")
-    figure_vars = (*VoteShareModel.figure_vars, "sigma_candidate", "beta_primary_share", "beta_consolidation")
-    sbc_parameters = (*VoteShareLatent.sbc_parameters, "sigma_candidate", "beta_primary_share", "beta_consolidation")
+    gated: tuple[str, ...] = (*VoteShareLatent.gated, "sigma_candidate")
+    figure_vars: tuple[str, ...] = (
+        *VoteShareModel.figure_vars,
+        "sigma_candidate",
+        "beta_primary_share",
+        "beta_consolidation",
+    )
+    sbc_parameters: tuple[str, ...] = (
+        *VoteShareLatent.sbc_parameters,
+        "sigma_candidate",
+        "beta_primary_share",
+        "beta_consolidation",
+    )
     runoff_forecast = True
     loco_seed_offset = 300
     # sigma_candidate mixes at about 0.04 bulk ESS per draw (a candidate who runs once can put their deviation in

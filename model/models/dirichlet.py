@@ -7,7 +7,7 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from model.features import VoteShareData
+from model.dataset.features import VoteShareData
 
 
 class _Numpy:
@@ -19,7 +19,7 @@ class _Numpy:
     def segment_sum(x, idx, n):
         """Sum the last axis of x into n groups."""
         out = np.zeros((*x.shape[:-1], n))
-        np.add.at(out, (..., idx), x)
+        np.add.at(out, (..., idx), x)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
         return out
 
 
@@ -88,16 +88,16 @@ def p_first(eta: np.ndarray, concentration: np.ndarray, data: VoteShareData, rng
     p = race_softmax(eta, data)
     comp = component_predictive(eta, concentration, data, rng)
     lump_total = np.zeros((p.shape[0], len(data.component_share)))
-    np.add.at(lump_total, (..., data.component_idx), p)
+    np.add.at(lump_total, (..., data.component_idx), p)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
     share = comp[:, data.component_idx] * p / lump_total[:, data.component_idx]
     best = np.zeros((p.shape[0], data.n_race))
-    np.maximum.at(best, (..., data.race_idx), share)
+    np.maximum.at(best, (..., data.race_idx), share)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
     return (share >= best[:, data.race_idx]).mean(axis=0)
 
 
 def race_mean(x: np.ndarray, data: VoteShareData) -> np.ndarray:
     """Replace each candidate's value by the mean over its race (draws, candidate)."""
     total = np.zeros((x.shape[0], data.n_race))
-    np.add.at(total, (..., data.race_idx), x)
+    np.add.at(total, (..., data.race_idx), x)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
     count = np.bincount(data.race_idx, minlength=data.n_race)
     return (total / count)[:, data.race_idx]

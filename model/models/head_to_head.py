@@ -9,8 +9,8 @@ import pytensor.tensor as pt
 from scipy.stats import norm
 
 from model.models.base import BayesModel, Inputs, draws, prior_rv
+from model.models.points import Effect
 from model.models.vote_share import race_cycles, vote_share_effects
-from model.points import Effect
 from model.priors import Prior
 
 # The differences every head-to-head fit uses; each endorsement term adds d_<term> with prior beta_<term>.

@@ -2,7 +2,7 @@
 money channel beside IE for and against (issue 12).
 
 Each candidate-round's own money is the largest committee figure (spent, else raised) among its cycle's reports
-dated on or before the round's election day (model/finance.py says why). It enters the standard linear predictor
+dated on or before the round's election day (model/dataset/finance.py says why). It enters the standard linear predictor
 x as beta_own * log(1 + own $k), so a runoff built from its primary gets beta_own times the change in cumulative
 own money since the primary, as IE does; with beta_own_incumbent (on when the priors file sets
 [beta_own_incumbent]) an incumbent's own money has slope beta_own + beta_own_incumbent (Jacobson's incumbent
@@ -11,7 +11,7 @@ spending puzzle: a challenger's money buys more than an incumbent's).
 Measurement: as IE's (vote_share_latent). Each candidate-round with a figure above $0 has a latent true own
 money (own_money_k, $k; log-normal with pooled own_log_mu, own_log_sigma) that its figure constrains: an exact
 figure within 2 %, an "about" figure within 15 %, and an "at least" figure or a running total (filed more than
-two weeks before election day, model/finance.py) as a lower bound whose gap below the true total is half-normal
+two weeks before election day, model/dataset/finance.py) as a lower bound whose gap below the true total is half-normal
 with sd OWN_SD_LOWER_GAP (wider than IE's: running totals here are often months old). A candidate-round without
 a figure has no own money, like a candidate without an IE figure. plug_in=True (the prior check) takes the
 figures at face value.
@@ -26,12 +26,12 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
-from model.features import MONEY_UNIT_USD, VoteShareData, log_money
+from model.dataset.features import MONEY_UNIT_USD, VoteShareData, log_money
 from model.models.base import Inputs, prior_rv
 from model.models.carryover import VoteShareCarryover, carryover_data
+from model.models.points import Effect
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import MONEY_SD_APPROX, MONEY_SD_EXACT, MONEY_SD_LOWER_STEP
-from model.points import Effect
 from model.priors import Prior
 
 # 2019 D5's committees went from 0.9 to 9 times their 19 January figures by 2 March (log gap -0.1 to 2.2): a running
@@ -101,9 +101,9 @@ class VoteShareOwnMoney(VoteShareCarryover):
         "The candidate-aware model plus the candidates' own committee money (spent, else raised, by election "
         "day; latent, like IE) as a money channel beside IE; fits races with candidate money and no IE."
     )
-    gated = (*VoteShareCarryover.gated, "own_log")
-    figure_vars = (*VoteShareCarryover.figure_vars, "beta_own")
-    sbc_parameters = (*VoteShareCarryover.sbc_parameters, "beta_own", "own_log_mu", "own_log_sigma")
+    gated: tuple[str, ...] = (*VoteShareCarryover.gated, "own_log")
+    figure_vars: tuple[str, ...] = (*VoteShareCarryover.figure_vars, "beta_own")
+    sbc_parameters: tuple[str, ...] = (*VoteShareCarryover.sbc_parameters, "beta_own", "own_log_mu", "own_log_sigma")
     runoff_forecast = False
     loco_seed_offset = 500
 

@@ -8,10 +8,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from model.features import VoteShareData, log_money
+from model.dataset.features import VoteShareData, log_money
 from model.models.base import posterior_draws
 from model.models.dirichlet import p_first, race_mean, race_softmax
-from model.points import INTERVAL, _interval
+from model.models.points import INTERVAL, _interval
 
 
 class MoneyModel(Protocol):

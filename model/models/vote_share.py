@@ -10,7 +10,8 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from model.features import VoteShareData, turnout_z
+from model.dataset.features import VoteShareData, turnout_z
+from model.dataset.terms import Term
 from model.models.base import BayesModel, Inputs, draws, prior_rv
 from model.models.dirichlet import (
     _PT,
@@ -19,10 +20,9 @@ from model.models.dirichlet import (
     dirichlet_loglik,
     p_first,
 )
+from model.models.points import Effect
 from model.models.scenarios import counterfactuals, whatif_draws, win_probability_curve
-from model.points import Effect
 from model.priors import Prior, with_term_defaults
-from model.terms import Term
 
 # A leave-one-cycle-out fold needs this many race-rounds in the other cycles (fewer cannot pin down the slopes).
 MIN_TRAINING_RACES = 5
@@ -113,14 +113,14 @@ class VoteShareModel(BayesModel):
     Everything else (likelihood, pm.Data for SBC and leave-one-cycle-out, groups, figures, counterfactuals,
     P(win)) is inherited. Keep the order in which random variables are created stable: it fixes the draws."""
 
-    gated = ("beta_", "tau_", "concentration", "money_log")
+    gated: tuple[str, ...] = ("beta_", "tau_", "concentration", "money_log")
     # Endorsement terms (beta_<term>) are inserted after beta_incumbent by figure_vars_for / sbc_parameters_for.
-    figure_vars = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
+    figure_vars: tuple[str, ...] = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
     observed_var = "component_share"
     # The joint (per-race) likelihood; the per-component Beta marginals in log_likelihood are for LOO-PIT only.
     loo_var = "vote_share_race"
     ppc_xlabel = "vote share of each candidate (or lump of candidates with unknown shares), 0-1"
-    sbc_parameters = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
+    sbc_parameters: tuple[str, ...] = ("beta_support", "beta_oppose", "beta_incumbent", "concentration")
     figure_kinds = ("ppc_race",)
 
     # ------------------------------------------------------------ data and PyMC model
@@ -418,7 +418,7 @@ class VoteShareModel(BayesModel):
         conc = prior["concentration"].to_numpy().reshape(-1)
         comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
         leader = np.zeros((len(comp), data.n_race))
-        np.maximum.at(leader, (..., data.component_race), comp)
+        np.maximum.at(leader, (..., data.component_race), comp)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
         observed = np.zeros(data.n_race)
         np.maximum.at(observed, data.component_race, data.component_share)
         beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}

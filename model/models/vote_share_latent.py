@@ -12,7 +12,7 @@ import pytensor.tensor as pt
 import scipy.sparse as sp
 from scipy import stats
 
-from model.features import VoteShareData
+from model.dataset.features import VoteShareData
 from model.models.base import Inputs, draws, prior_rv, sparse_matvec
 from model.models.vote_share import VoteShareModel
 from model.priors import Prior
@@ -38,7 +38,7 @@ class VoteShareLatent(VoteShareModel):
         "Multinomial-logit vote shares with Dirichlet noise; true IE is a latent quantity that the reported "
         "figures (exact, about, at least, running totals, combined sums) constrain."
     )
-    sbc_parameters = (*VoteShareModel.sbc_parameters, "money_log_mu", "money_log_sigma")
+    sbc_parameters: tuple[str, ...] = (*VoteShareModel.sbc_parameters, "money_log_mu", "money_log_sigma")
     runoff_forecast = True  # the cross-sectional benchmark of the candidate-aware main model
 
     def cannot_run(self, inputs: Inputs) -> str | None:

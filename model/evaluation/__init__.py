@@ -1,0 +1,1 @@
+"""Products of fitted models (skill, validation, SBC, claims, literature, confounding, what-if); never names a model."""

@@ -1,0 +1,1 @@
+"""Measurement of the project, not part of the analysis; nothing else in model/ imports it."""
