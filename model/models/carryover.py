@@ -226,6 +226,7 @@ class VoteShareCarryover(VoteShareLatent):
         "beta_consolidation",
     )
     runoff_forecast = True
+    main_candidate = True
     loco_seed_offset = 300
     # sigma_candidate mixes at about 0.04 bulk ESS per draw (a candidate who runs once can put their deviation in
     # their strength or in the Dirichlet noise, so sigma_candidate and concentration trade off): 4 x 2000 draws gave
@@ -271,6 +272,12 @@ class VoteShareCarryover(VoteShareLatent):
         """The numpy twin of eta over posterior draws (draws, row), with optional replacement money."""
         x = super().eta_draws(post, data, log_support, log_oppose)
         return self._combine(post, data, carryover_data(data), x)
+
+    def eta_given_primaries(self, post: dict[str, np.ndarray], data: VoteShareData, cd: CarryoverData) -> np.ndarray:
+        """eta (draws, row) with the primary shares of cd (simulate: the simulated ones). A subclass that adds terms
+        to eta adds them here too, or its simulated runoffs would lack them (the own-money model's did, and its
+        slope was recovered at about half its size)."""
+        return self._combine(post, data, cd, VoteShareModel.eta_draws(self, post, data))
 
     def _combine(self, post: dict[str, np.ndarray], data: VoteShareData, cd: CarryoverData, x: np.ndarray):
         """Fresh rows: x + strength; runoff rows: the primary carried over (draws, row)."""
@@ -319,8 +326,7 @@ class VoteShareCarryover(VoteShareLatent):
         shares = np.exp(update["log_component_share"])
         primary_share = row_shares(replace(data, component_share=shares))
         post = {k: np.asarray(v)[None] for k, v in truth.items()}
-        x = VoteShareModel.eta_draws(self, post, data)
-        eta = self._combine(post, data, replace(cd, row_share=primary_share), x)
+        eta = self.eta_given_primaries(post, data, replace(cd, row_share=primary_share))
         runoff = component_predictive(eta, np.atleast_1d(truth["concentration"]), data, rng)[0]
         in_runoff = np.zeros(len(shares), dtype=bool)
         in_runoff[data.component_idx[cd.runoff > 0]] = True

@@ -183,12 +183,19 @@ class VoteShareOwnMoney(VoteShareCarryover):
         self, post: dict[str, np.ndarray], data: VoteShareData, log_support=None, log_oppose=None
     ) -> np.ndarray:
         """The numpy twin of eta over posterior draws (draws, row), with optional replacement IE."""
-        eta = super().eta_draws(post, data, log_support, log_oppose)
+        return super().eta_draws(post, data, log_support, log_oppose) + self.own_term_draws(post, data)
+
+    def eta_given_primaries(self, post: dict[str, np.ndarray], data: VoteShareData, cd) -> np.ndarray:
+        """The carryover eta with the given primary shares plus the own-money term (simulated runoffs)."""
+        return super().eta_given_primaries(post, data, cd) + self.own_term_draws(post, data)
+
+    def own_term_draws(self, post: dict[str, np.ndarray], data: VoteShareData) -> np.ndarray:
+        """beta_own (plus beta_own_incumbent for an incumbent) x own money as it enters eta (draws, row)."""
         own = own_change(data, self.log_own_draws(post, data))
-        eta = eta + post["beta_own"][:, None] * own
+        term = post["beta_own"][:, None] * own
         if "beta_own_incumbent" in post:
-            eta = eta + post["beta_own_incumbent"][:, None] * data.incumbent * own
-        return eta
+            term = term + post["beta_own_incumbent"][:, None] * data.incumbent * own
+        return term
 
     def money_channels(self, post: dict[str, np.ndarray], data: VoteShareData) -> dict[str, tuple]:
         """IE for and against, plus own money: slope beta_own (plus beta_own_incumbent for an incumbent)."""
