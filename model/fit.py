@@ -24,6 +24,7 @@ import pymc as pm
 
 from model import models
 from model.dataset.terms import load_terms
+from model.evaluation.loo import loo_comparison
 from model.evaluation.sensitivity import write_sensitivity
 from model.evaluation.skill import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
 from model.inference.diagnostics import check_table
@@ -124,6 +125,14 @@ def fit_models(
         out["models"][model.name] = model
         print(f"  {model.name}: {out['wall_s'][model.name]} s", file=sys.stderr)
     out["main_model"] = main_model_of(out["models"])
+    out["model_comparison"], out["main_choice"] = pd.DataFrame(), {}
+    candidates = [name for name, m in out["models"].items() if m.main_candidate]
+    if candidates:
+        t0 = time.perf_counter()
+        print("  comparing the vote-share models by PSIS-LOO (exact refits where k-hat is high)", file=sys.stderr)
+        out["model_comparison"], out["main_choice"] = loo_comparison(out | {"seed": seed}, candidates)
+        out["main_model"] = out["main_choice"].get("chosen") or out["main_model"]
+        out["wall_s"]["loo_comparison"] = round(time.perf_counter() - t0, 2)
     return out
 
 
@@ -286,6 +295,7 @@ def run_fit(
             "exact_refits": exact,
             "diagnostics_passed": passed,
             "main_model": result["main_model"],
+            "main_model_choice": result.get("main_choice", {}),
             "models": models_manifest(result),
             "skipped": result["skipped"],
             "endorsement_terms": [{**asdict(t), "used": t in result["data"].terms} for t in terms],
@@ -301,26 +311,6 @@ def run_fit(
     atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     return run_dir, passed
-
-
-def model_comparison(result: dict) -> pd.DataFrame:
-    """PSIS-LOO of the fitted models that share the main model's likelihood (same races, same pointwise
-    variable), best first, with the largest Pareto k of each; empty when fewer than two such models."""
-    main = result["main_model"]
-    if main is None:
-        return pd.DataFrame()
-    var = result["models"][main].loo_var
-    fits = {n: i for n, i in result["idata"].items() if result["models"][n].loo_var == var}
-    if len(fits) < 2:
-        return pd.DataFrame()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pareto k warnings: the table carries the k values
-        table = az.compare(fits, var_name=var)
-        max_k = {m: float(az.loo(fits[m], var_name=var, pointwise=True).pareto_k.max()) for m in fits}
-    keep = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning") if c in table]
-    out = table[keep].rename_axis("model").reset_index()
-    out["max_pareto_k"] = out.model.map(max_k)
-    return out
 
 
 def calibration_compared(result: dict, summary: pd.DataFrame) -> list[str]:
@@ -380,7 +370,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     if main is not None:
         for stem, table in fitted[main].tables(result["idata"][main], inputs, rng, reference).items():
             table.to_csv(out / f"{stem}.csv", index=False)
-        comparison = model_comparison(result)
+        comparison = result.get("model_comparison", pd.DataFrame())
         if len(comparison):
             comparison.to_csv(out / "model-comparison.csv", index=False)
     inputs.data.frame.to_csv(out / "model_rows.csv", index=False)
@@ -424,6 +414,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
             *_engine(result),
             exact=result.get("exact", False),
             progress=True,
+            main=main,
         )
         if len(per_candidate):
             per_candidate.to_csv(out / "runoff-forecast-predictions.csv", index=False)

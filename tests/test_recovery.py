@@ -26,7 +26,7 @@ from model.models.base import draws
 from model.priors import load_priors
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
-MODELS = ("head_to_head", "vote_share_plugin", "vote_share_latent", "vote_share_carryover")
+MODELS = ("head_to_head", "vote_share_plugin", "vote_share_latent", "vote_share_carryover", "vote_share_own_money")
 PRIORS = load_priors(None)  # the code's defaults, endorsement terms' documented defaults included
 
 # Contraction: the median over simulations of posterior sd / prior sd must be below this for every gated effect.

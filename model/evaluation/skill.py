@@ -309,6 +309,7 @@ def runoff_forecast(
     scheduler: str | None = None,
     exact: bool = False,
     progress: bool = False,
+    main: str | None = None,
 ):
     """Each runoff predicted from a fit to every race-round before its election date, its own primary included
     (what a campaign knows in March), by the main model and every registered model that asks to be compared there
@@ -321,7 +322,7 @@ def runoff_forecast(
     0.7, or less with fewer draws, as for leave-one-cycle-out; every date with exact=True, or for a model
     without the numpy twins). names: the registered models fitted in this run (default all); a model must also support
     train_update; workers, scheduler: as in leave_one_cycle_out (the exact fits run one at a time here, since
-    each decides whether the next date needs one)."""
+    each decides whether the next date needs one); main: the run's main model (default: the registry's)."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
     if cr is None:  # Inputs built from arrays alone (tests, the bench) cannot be scored against races
@@ -339,7 +340,7 @@ def runoff_forecast(
     date_rows = []
     plans: list[tuple[BayesModel, list[dict[str, np.ndarray]]]] = []
     for _position, model in models.bayesian(names):
-        if not (model.runoff_forecast or model.name == models.main_name()) or model.cannot_run(inputs):
+        if not (model.runoff_forecast or model.name == (main or models.main_name())) or model.cannot_run(inputs):
             continue
         updates = [model.train_update(inputs, dates < d) for d in election_dates]
         if election_dates and all(u is not None for u in updates):

@@ -138,6 +138,9 @@ class BayesModel:
     loo_var: str = ""
     ppc_xlabel: str = ""
     sbc_parameters: tuple[str, ...] = ()
+    # The main model of a run is the one of these PSIS-LOO prefers on the fitted data (evaluation/loo.py); the
+    # registry's main (register(..., main=True)) is the default when fewer than two are fitted.
+    main_candidate: bool = False
     figure_kinds: tuple[str, ...] = ()
     # Leave-one-cycle-out seeds are seed + loco_seed_offset + fold index: kept per model so that folds of
     # different models do not share seeds and earlier runs' numbers stay reproducible.

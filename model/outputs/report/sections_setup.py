@@ -20,6 +20,7 @@ from model.outputs.report.document import (
     Table,
     bayes_models,
     main_model,
+    model_label,
     parse_markdown_table,
     read_csv_if,
     recorded_models,
@@ -137,6 +138,43 @@ def model_lines(run: Run) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def main_choice_blocks(run: Run) -> list[Block]:
+    """One sentence on how the main model was chosen (PSIS-LOO on the fitted data), which other model LOO cannot
+    separate from it, and, when the main model has the candidates' own money, what that money measures."""
+    choice = run.manifest.get("main_model_choice") or {}
+    if choice.get("unreliable"):
+        names = ", ".join(model_label(run, n) for n in choice["unreliable"])
+        return [
+            Para(
+                f"PSIS-LOO could not choose the main model in this run: too many races had a high Pareto k-hat for "
+                f"{names} (more draws would fix it), so the main model is the registry's default, "
+                f"{model_label(run, main_model(run))}."
+            )
+        ]
+    if not choice.get("chosen"):
+        return []
+    main = choice["chosen"]
+    others = [model_label(run, c) for c in choice.get("candidates", []) if c != main]
+    text = (
+        f"The main model is {model_label(run, main)}: of the registered candidates for main"
+        f"{' (' + ', '.join(others) + ' besides it)' if others else ''}, it has the highest PSIS-LOO ELPD on the "
+        f"data it was fitted to ({choice['elpd']:.1f}; races whose Pareto k-hat was too high were refitted "
+        "exactly). Held-out skill played no part in the choice."
+    )
+    for close in choice.get("within_one_dse", []):
+        text += (
+            f" {model_label(run, close['model'])} is within one standard error of the difference "
+            f"({close['elpd_diff']:.1f} ± {close['dse']:.1f}), so the data do not separate the two."
+        )
+    eff = run.tables.get("effects", pd.DataFrame())
+    if len(eff) and "model" in eff and eff[eff.model == main].effect.str.startswith("own committee money").any():
+        text += (
+            " Its own-money term is a control, not an effect to act on: a candidate's own money measures viability "
+            "as much as it buys votes, since donors give to candidates who already look likely to win."
+        )
+    return [Para(text)]
+
+
 def section_models(run: Run) -> list[Block]:
     """A2 Models in plain words, with the priors actually used."""
     m = run.manifest
@@ -161,6 +199,7 @@ def section_models(run: Run) -> list[Block]:
             "each race's top two. The models of this run:"
         ),
         Bullets(model_lines(run)),
+        *main_choice_blocks(run),
         Para(
             "Money enters every model as log(1 + dollars/1000), so equal proportional increases have equal effects. "
             "Effects are reported in percentage points of vote share for a candidate at 50 % of a two-way race."
