@@ -71,18 +71,33 @@ class RaceRefit(SamplingWrapper):
         return xr.DataArray(ll.reshape(shape), dims=("chain", "draw"))
 
 
-def loo_with_refits(model: BayesModel, idata, inputs: Inputs, priors, seed: int, settings) -> tuple[object, list[int]]:
-    """PSIS-LOO of one fitted model over race-rounds, refitting exactly each race whose k-hat exceeds the
-    sample-size threshold min(1 - 1/log10 S, 0.7); returns the ELPD data and the refitted race indices."""
+def psis_loo(idata, var_name: str):
+    """Pointwise PSIS-LOO of one fit (its Pareto k warnings are answered by the refits and the table's k-hats)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pareto k warnings: the refits answer them
-        first = loo(idata, var_name=model.loo_var, pointwise=True)
-        if model.race_log_lik_draws(posterior_draws(idata), inputs) is None:
-            return first, []  # no numpy twin of the race likelihood: nothing to refit with
-        if int((np.asarray(first.pareto_k) > khat_threshold(_n_draws(idata))).sum()) > MAX_REFITS:
-            return first, []
-        wrapper = RaceRefit(model, inputs, priors, idata, seed, settings)
+        warnings.simplefilter("ignore")
+        return loo(idata, var_name=var_name, pointwise=True)
+
+
+def loo_with_refits(
+    model: BayesModel, idata, inputs: Inputs, priors, seed: int, settings, first=None
+) -> tuple[object, list[int]]:
+    """PSIS-LOO of one fitted model over race-rounds (first: its PSIS-LOO when already computed), refitting exactly
+    each race whose k-hat exceeds the sample-size threshold min(1 - 1/log10 S, 0.7); returns the ELPD data and the
+    refitted race indices."""
+    first = psis_loo(idata, model.loo_var) if first is None else first
+    bad = int((np.asarray(first.pareto_k) > khat_threshold(_n_draws(idata))).sum())
+    if bad == 0 or bad > MAX_REFITS or not _has_race_twin(model, idata, inputs):
+        return first, []  # nothing to refit, a posterior too thin for PSIS, or no numpy twin to refit with
+    wrapper = RaceRefit(model, inputs, priors, idata, seed, settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         return reloo(wrapper, loo_orig=first, var_name=model.loo_var, pointwise=True), wrapper.refitted
+
+
+def _has_race_twin(model: BayesModel, idata, inputs: Inputs) -> bool:
+    """Whether the model has the numpy twin of its race likelihood, asked of one draw (not the whole posterior)."""
+    one_draw = {k: v[:1] for k, v in posterior_draws(idata).items()}
+    return model.race_log_lik_draws(one_draw, inputs) is not None
 
 
 def loo_comparison(result: dict, candidates: list[str]) -> tuple[pd.DataFrame, dict]:
@@ -92,23 +107,20 @@ def loo_comparison(result: dict, candidates: list[str]) -> tuple[pd.DataFrame, d
     Empty table and no choice when fewer than two such models were fitted."""
     fitted = result["models"]
     var = next((fitted[n].loo_var for n in candidates if n in fitted), None)
-    names = [n for n, m in fitted.items() if var is not None and m.loo_var == var]
-    if len(names) < 2:
+    names = [n for n, m in fitted.items() if m.loo_var == var]
+    if var is None or len(names) < 2:
         return pd.DataFrame(), {}
     elpd, refitted, first_k = {}, {}, {}
     for name in names:
         idata = result["idata"][name]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            first_k[name] = float(loo(idata, var_name=var, pointwise=True).pareto_k.max())
+        first = psis_loo(idata, var)
+        first_k[name] = float(np.asarray(first.pareto_k).max())
         if name in candidates:  # the choice rests on these; the others are shown with their PSIS k-hat
             elpd[name], refitted[name] = loo_with_refits(
-                fitted[name], idata, result["inputs"], result["priors"], result["seed"], result["secondary"]
+                fitted[name], idata, result["inputs"], result["priors"], result["seed"], result["secondary"], first
             )
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                elpd[name], refitted[name] = loo(idata, var_name=var, pointwise=True), []
+            elpd[name], refitted[name] = first, []
     table = compare(elpd, round_to=None)
     keep = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning") if c in table]
     out = table[keep].rename_axis("model").reset_index()
@@ -116,11 +128,10 @@ def loo_comparison(result: dict, candidates: list[str]) -> tuple[pd.DataFrame, d
     out["max_pareto_k_psis"] = out.model.map(first_k)
     out["max_pareto_k"] = out.model.map(lambda m: _max_remaining_k(elpd[m], refitted[m]))
     out["refitted_races"] = out.model.map(lambda m: ";".join(str(race_ids[i]) for i in sorted(refitted[m])))
-    n_draws = {
-        n: result["idata"][n].posterior.sizes["chain"] * result["idata"][n].posterior.sizes["draw"] for n in names
-    }
     unreliable = [
-        n for n in names if n in candidates and _max_remaining_k(elpd[n], refitted[n]) > khat_threshold(n_draws[n])
+        n
+        for n in names
+        if n in candidates and _max_remaining_k(elpd[n], refitted[n]) > khat_threshold(_n_draws(result["idata"][n]))
     ]
     choice = main_choice(elpd, [n for n in candidates if n in names])
     if unreliable and choice:  # an ELPD that still rests on bad k-hats does not choose anything
