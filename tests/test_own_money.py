@@ -19,7 +19,7 @@ from model.dataset.finance import own_money_by_round
 from model.fit import SamplerSettings, model_effects, sample
 from model.models.base import load_inputs
 from model.models.carryover import carryover_data
-from model.models.own_money import log_own, own_cells, own_change, simulate_own_figures
+from model.models.own_money import log_own, own_cells, own_change, own_evidence, simulate_own_figures
 from model.priors import PRESET_DIR, load_priors
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -174,7 +174,9 @@ def test_simulation_draws_every_reported_figure_the_model_reads(inputs):
     truth = {k: v[0] for k, v in post.items()}
     update = model.simulate(inputs, truth, np.random.default_rng(5))
     assert update is not None
-    assert update["log_reported_own_k"].shape == (len(own_cells(inputs.data)),)
+    # One per own-money figure: each cell's, plus the later totals that bound some cells from above (issue 22).
+    assert update["log_reported_own_k"].shape == (len(own_evidence(inputs.data)[0]),)
+    assert len(own_evidence(inputs.data)[0]) > len(own_cells(inputs.data))
     assert update["log_reported_money_k"].shape == (len(inputs.data.money.amount_usd),)
     assert np.isfinite(update["log_reported_own_k"]).all()
 
