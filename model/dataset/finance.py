@@ -95,10 +95,13 @@ def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.D
         before = g[(g.as_of <= day) & (g.kind != "upper")]  # sorted: the last is the largest
         upper = upper_bound(g, day, float(before.amount.iloc[-1]) if len(before) else 0.0)
         upper_values = (np.nan, "") if upper is None else (float(upper.amount), upper.as_of.date().isoformat())
-        if before.empty and upper is None:
+        if len(before):
+            best = before.iloc[-1]
+        elif upper is not None:
+            best = upper
+        else:
             values.append(none)
             continue
-        best = before.iloc[-1] if len(before) else upper
         running = len(before) > 0 and (day - best.as_of).days > RUNNING_TOTAL_DAYS
         evidence = "upper" if before.empty else "lower" if running else best.kind
         values.append(
