@@ -206,4 +206,14 @@ def test_the_own_money_example_fits_with_fit_data_and_reports_its_own_money_effe
     effects = pd.read_csv(run / "effects.csv")
     own = effects[(effects.model == NAME) & (effects.effect == "own committee money, doubling")]
     assert len(own) == 1 and own.lo_pp.item() < own.hi_pp.item()
-    assert "own committee money" in (reports / "report.md").read_text()
+    # Issue 22: own money is quoted from its own median, not the $100k fallback of a board without IE ...
+    rows = pd.read_csv(run / "model_rows.csv")
+    assert own.reference_usd.item() == rows.own_usd[rows.own_usd > 0].median() != 100_000
+    # ... and the terms this board cannot inform (no IE, no runoff, one era) are left out, each with its reason.
+    uninformed = manifest["uninformed_terms"]
+    assert {"beta_support", "beta_oppose", "beta_consolidation", "beta_oncycle_teachers_association"} <= set(uninformed)
+    assert not effects.effect.str.contains("IE|runoff|on-cycle").any()
+    report = (reports / "report.md").read_text()
+    assert "own committee money" in report
+    assert "Left out of the effects because these data cannot inform them" in report
+    assert "`beta_consolidation` (no runoff built from its primary in the data)" in report

@@ -30,6 +30,7 @@ import pytensor.tensor as pt
 from model.dataset.features import MONEY_UNIT_USD, VoteShareData, log_money
 from model.models.base import Inputs, prior_rv
 from model.models.carryover import VoteShareCarryover, carryover_data
+from model.models.informed import contrast_races
 from model.models.points import Effect
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import MONEY_SD_APPROX, MONEY_SD_EXACT, bound_gaps, soft_bound_logp
@@ -44,7 +45,6 @@ OWN_SD_LOWER_GAP = 1.0
 # the log gap is 0.10-0.18 where the later total closes the candidate's last round and 0.60-0.98 where it also holds a
 # runoff's money (root mean square 0.61). An assumption, like the others; not fitted to the votes.
 OWN_SD_UPPER_GAP = 0.6
-IE_SLOPES = ("beta_support", "beta_oppose")  # effects left out on data without IE (nothing but their prior)
 
 
 def log_own(data: VoteShareData) -> np.ndarray:
@@ -213,14 +213,26 @@ class VoteShareOwnMoney(VoteShareCarryover):
         return {**super().money_channels(post, data), "own": (self.log_own_draws(post, data), slope)}
 
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
-        """The candidate-aware model's effects plus own money (and its incumbent difference, if on); without IE
-        figures the IE slopes are their priors, so they are left out."""
-        no_ie = len(inputs.data.money.amount_usd) == 0
+        """The candidate-aware model's effects plus own money (and its incumbent difference, if on), quoted from the
+        own-money reference (without IE figures the IE slopes are their priors: uninformed says so)."""
         return (
-            *(e for e in super().effects(inputs) if not (no_ie and e.parameter in IE_SLOPES)),
-            Effect("beta_own", "own committee money", "money"),
-            Effect("beta_own_incumbent", "own committee money, incumbent minus challenger", "money"),
+            *super().effects(inputs),
+            Effect("beta_own", "own committee money", "money", "own"),
+            Effect("beta_own_incumbent", "own committee money, incumbent minus challenger", "money", "own"),
         )
+
+    def uninformed(self, inputs: Inputs) -> dict[str, str]:
+        """The candidate-aware model's reasons plus own money's: a race with candidates who differ in it, and for the
+        incumbent difference an incumbent and a challenger who have some."""
+        data = inputs.data
+        out = super().uninformed(inputs)
+        own = np.where(own_cell_of_row(data) >= 0, np.maximum(log_own(data), 1.0), 0.0)
+        if not contrast_races(own, data.race_idx, data.n_race).any():
+            out["beta_own"] = "no race has candidates who differ in own committee money"
+        has = own > 0
+        if not ((has & (data.incumbent > 0)).any() and (has & (data.incumbent == 0)).any()):
+            out["beta_own_incumbent"] = "own committee money is known for no incumbent or for no challenger"
+        return out
 
 
 def own_incumbent_on(priors: dict[str, Prior]) -> bool:

@@ -137,6 +137,19 @@ def model_lines(run: Run) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def uninformed_note(manifest: dict) -> list[Block]:
+    """One sentence naming the terms the data cannot inform (manifest uninformed_terms), left out of the effects."""
+    terms = manifest.get("uninformed_terms") or {}
+    if not terms:
+        return []
+    listed = "; ".join(f"`{name}` ({reason})" for name, reason in terms.items())
+    return [
+        Para(
+            f"Left out of the effects because these data cannot inform them (their prior would be reported): {listed}."
+        )
+    ]
+
+
 def section_models(run: Run) -> list[Block]:
     """A2 Models in plain words, with the priors actually used."""
     m = run.manifest
@@ -161,6 +174,7 @@ def section_models(run: Run) -> list[Block]:
             "each race's top two. The models of this run:"
         ),
         Bullets(model_lines(run)),
+        *uninformed_note(m),
         Para(
             "Money enters every model as log(1 + dollars/1000), so equal proportional increases have equal effects. "
             "Effects are reported in percentage points of vote share for a candidate at 50 % of a two-way race."
