@@ -44,7 +44,7 @@ from model.infra.provenance import (
 )
 from model.models import classical
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
-from model.models.points import points_effects
+from model.models.points import FALLBACK_REFERENCE_USD, points_effects
 from model.outputs.figures import PRESETS, calibration_figure, write_figures
 from model.outputs.figures_sensitivity import sensitivity_figures
 from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
@@ -155,14 +155,29 @@ def bayes_table(idata_by_model: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["term", "model"])
 
 
-def model_effects(model: BayesModel, idata, inputs: Inputs, reference_usd: float, label: str | None = None):
-    """A fitted model's named effects in points of share (label: the 'model' column, default its name)."""
-    specs = model.effects(inputs)
+def model_effects(
+    model: BayesModel, idata, inputs: Inputs, reference_usd: float | dict[str, float], label: str | None = None
+):
+    """A fitted model's named effects in points of share (label: the 'model' column, default its name), each money
+    effect from its channel's reference (money_references); terms the data cannot inform are left out."""
+    uninformed = model.uninformed(inputs)
+    specs = tuple(e for e in model.effects(inputs) if e.parameter not in uninformed)
     beta = {e.parameter: draws(idata, e.parameter) for e in specs if e.parameter in idata.posterior}
     return points_effects(beta, reference_usd, label or model.name, specs)
 
 
-def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
+def uninformed_terms(result: dict) -> dict[str, str]:
+    """Parameters of the fitted models that the data cannot inform, each with its one-line reason (the manifest's
+    uninformed_terms)."""
+    out: dict[str, str] = {}
+    for name, idata in result["idata"].items():
+        for parameter, reason in result["models"][name].uninformed(result["inputs"]).items():
+            if parameter in idata.posterior:
+                out.setdefault(parameter, reason)
+    return dict(sorted(out.items()))
+
+
+def prior_sweep(result: dict, reference_usd: float | dict[str, float], seed: int) -> pd.DataFrame:
     """Effects of the main model under the run's priors and under every preset, to show how much the
     conclusions depend on the priors. Each preset is first reached by PSIS reweighting of the run's posterior
     (the ratio of the two priors); a preset whose k-hat is over the threshold, or every preset when
@@ -203,10 +218,25 @@ def _sample_models(settings: SamplerSettings, jobs: list[tuple[pm.Model, int]]) 
     return [sample(pm_model, seed, settings, progress=False) for pm_model, seed in jobs]
 
 
-def reference_usd(cr: pd.DataFrame) -> float:
-    """Median support IE of candidates who had any: the amount money effects are quoted from ($100k if none)."""
-    positive = cr.support_usd[cr.support_usd > 0]
-    return float(positive.median()) if len(positive) else 100_000.0
+def reference_usd(cr: pd.DataFrame, column: str = "support_usd") -> float:
+    """Median money of one channel (default support IE) among candidates who had any: the amount that channel's
+    effects are quoted from ($100k if nobody had any)."""
+    if column not in cr:
+        return FALLBACK_REFERENCE_USD
+    money = pd.to_numeric(cr[column], errors="coerce")
+    positive = money[money > 0]
+    return float(positive.median()) if len(positive) else FALLBACK_REFERENCE_USD
+
+
+def money_references(cr: pd.DataFrame, rows: pd.DataFrame) -> dict[str, float]:
+    """Each money channel's reference: its median among candidates who had any. Support and oppose IE over the
+    clean candidate rows (the plug-in totals), own money over the modelled rows (the figure by election day, or
+    the ceiling after it, that the own-money model reads)."""
+    return {
+        "support": reference_usd(cr, "support_usd"),
+        "oppose": reference_usd(cr, "oppose_usd"),
+        "own": reference_usd(rows, "own_usd"),
+    }
 
 
 def run_fit(
@@ -298,6 +328,7 @@ def run_fit(
             "main_model_choice": result.get("main_choice", {}),
             "models": models_manifest(result),
             "skipped": result["skipped"],
+            "uninformed_terms": result.get("uninformed_terms", {}),
             "endorsement_terms": [{**asdict(t), "used": t in result["data"].terms} for t in terms],
             "priors_defaulted": defaulted_term_priors(priors_path, terms),
         }
@@ -356,11 +387,15 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
         else pd.DataFrame(columns=["check", "value", "threshold", "passed", "model"])
     )
     checks.to_csv(out / "diagnostics.csv", index=False)
-    reference = reference_usd(result["cr"])
-    effects = [model_effects(fitted[name], idata, inputs, reference) for name, idata in result["idata"].items()]
-    effects_frame = pd.concat(effects) if effects else pd.DataFrame(columns=["model", "effect"])
-    effects_frame.assign(reference_usd=reference).to_csv(out / "effects.csv", index=False)
-    bayes_table(result["idata"]).to_csv(out / "coefficients-bayes.csv", index=False)
+    reference = reference_usd(result["cr"])  # support IE's: the what-if curve and the tipping points
+    references = money_references(result["cr"], inputs.data.frame)
+    effects = [model_effects(fitted[name], idata, inputs, references) for name, idata in result["idata"].items()]
+    effects_frame = pd.concat(effects) if effects else pd.DataFrame(columns=["model", "effect", "reference_usd"])
+    effects_frame.to_csv(out / "effects.csv", index=False)
+    result["uninformed_terms"] = uninformed_terms(result)
+    coefficients = bayes_table(result["idata"])
+    coefficients = coefficients[~coefficients.term.isin(list(result["uninformed_terms"]))]
+    coefficients.to_csv(out / "coefficients-bayes.csv", index=False)
     regression, skipped = classical.regression_table(inputs)
     result["skipped"].update(skipped)
     regression.to_csv(out / "coefficients-regression.csv", index=False)
@@ -376,7 +411,7 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     inputs.data.frame.to_csv(out / "model_rows.csv", index=False)
     t0 = time.perf_counter()
     if main is not None and result.get("prior_sweep", True):
-        prior_sweep(result, reference, seed).to_csv(out / "effects-by-prior.csv", index=False)
+        prior_sweep(result, references, seed).to_csv(out / "effects-by-prior.csv", index=False)
     result["wall_s"]["prior_sweep"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     write_figures(out / "figures", result)

@@ -44,10 +44,13 @@ def synthetic_electorate(
     endorsements: bool = True,
     spending: bool = True,
     finance: bool = False,
+    after_election: bool = False,
     seed: int = 1,
 ) -> Path:
     """Write the raw tables of the synthetic electorate into out/ and return it (finance: candidates' own
-    committee money, reported the week before election day, with an effect on the votes)."""
+    committee money, reported the week before election day, with an effect on the votes; after_election: every money
+    figure is instead a cycle total dated 31 December, 0-50 % above the money by election day that moved the votes,
+    own money as an exact report, IE entered as at_most)."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     races, results, endorse, spend, fin = [], [], [], [], []
@@ -71,9 +74,13 @@ def synthetic_electorate(
                 support = float(rng.choice([0, 50_000, 200_000, 600_000])) if spending else 0.0
                 if support:
                     committee, side = ("Educators IE", "union") if ta else ("Reform IE", "charter")
+                    figure = [support, "exact", date]
+                    if after_election:
+                        figure = [round(support * rng.uniform(1.0, 1.5)), "at_most", f"{cycle}-12-31"]
                     spend.append(
-                        [cycle, district, "primary", committee, committee.lower().replace(" ", "-"), side, cid, "",
-                         "support", "ie", support, "exact", date, "true", SOURCE, ""]
+                        [cycle, district, "cycle" if after_election else "primary", committee,
+                         committee.lower().replace(" ", "-"), side, cid, "", "support", "ie", figure[0], figure[1],
+                         figure[2], "true", SOURCE, ""]
                     )  # fmt: skip
                 eta[k] = (
                     TRUE["teachers_association"] * (endorsements and ta)
@@ -84,13 +91,20 @@ def synthetic_electorate(
                 if finance:  # drawn only here, so the datasets without own money stay as they were
                     raised = float(rng.choice([5_000, 20_000, 80_000, 250_000]))
                     as_of = f"{cycle}-02-25"
-                    fin.append([cycle, cid, raised, "", "exact" if k else "approx", as_of, SOURCE])
+                    if after_election:
+                        total = round(raised * rng.uniform(1.0, 1.5))
+                        fin.append([cycle, cid, total, "", "exact", f"{cycle}-12-31", SOURCE])
+                    else:
+                        fin.append([cycle, cid, raised, "", "exact" if k else "approx", as_of, SOURCE])
                     eta[k] += TRUE["own"] * np.log1p(raised / 1000)
             oppose = float(rng.choice([0, 0, 100_000, 300_000])) if spending else 0.0
             if oppose:
+                figure = [oppose, "exact", date]
+                if after_election:
+                    figure = [round(oppose * rng.uniform(1.0, 1.5)), "at_most", f"{cycle}-12-31"]
                 spend.append(
-                    [cycle, district, "primary", "Reform IE", "reform-ie", "charter", "", cands[0], "oppose", "ie",
-                     oppose, "exact", date, "true", SOURCE, ""]
+                    [cycle, district, "cycle" if after_election else "primary", "Reform IE", "reform-ie", "charter",
+                     "", cands[0], "oppose", "ie", figure[0], figure[1], figure[2], "true", SOURCE, ""]
                 )  # fmt: skip
                 eta[0] += TRUE["oppose"] * np.log1p(oppose / 1000)
             share = rng.dirichlet(40 * np.exp(eta) / np.exp(eta).sum())

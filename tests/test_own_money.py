@@ -19,7 +19,7 @@ from model.dataset.finance import own_money_by_round
 from model.fit import SamplerSettings, model_effects, sample
 from model.models.base import load_inputs
 from model.models.carryover import carryover_data
-from model.models.own_money import log_own, own_cells, own_change, simulate_own_figures
+from model.models.own_money import log_own, own_cells, own_change, own_evidence, simulate_own_figures
 from model.priors import PRESET_DIR, load_priors
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -174,7 +174,9 @@ def test_simulation_draws_every_reported_figure_the_model_reads(inputs):
     truth = {k: v[0] for k, v in post.items()}
     update = model.simulate(inputs, truth, np.random.default_rng(5))
     assert update is not None
-    assert update["log_reported_own_k"].shape == (len(own_cells(inputs.data)),)
+    # One per own-money figure: each cell's, plus the later totals that bound some cells from above (issue 22).
+    assert update["log_reported_own_k"].shape == (len(own_evidence(inputs.data)[0]),)
+    assert len(own_evidence(inputs.data)[0]) > len(own_cells(inputs.data))
     assert update["log_reported_money_k"].shape == (len(inputs.data.money.amount_usd),)
     assert np.isfinite(update["log_reported_own_k"]).all()
 
@@ -204,4 +206,14 @@ def test_the_own_money_example_fits_with_fit_data_and_reports_its_own_money_effe
     effects = pd.read_csv(run / "effects.csv")
     own = effects[(effects.model == NAME) & (effects.effect == "own committee money, doubling")]
     assert len(own) == 1 and own.lo_pp.item() < own.hi_pp.item()
-    assert "own committee money" in (reports / "report.md").read_text()
+    # Issue 22: own money is quoted from its own median, not the $100k fallback of a board without IE ...
+    rows = pd.read_csv(run / "model_rows.csv")
+    assert own.reference_usd.item() == rows.own_usd[rows.own_usd > 0].median() != 100_000
+    # ... and the terms this board cannot inform (no IE, no runoff, one era) are left out, each with its reason.
+    uninformed = manifest["uninformed_terms"]
+    assert {"beta_support", "beta_oppose", "beta_consolidation", "beta_oncycle_teachers_association"} <= set(uninformed)
+    assert not effects.effect.str.contains("IE|runoff|on-cycle").any()
+    report = (reports / "report.md").read_text()
+    assert "own committee money" in report
+    assert "Left out of the effects because these data cannot inform them" in report
+    assert "`beta_consolidation` (no runoff built from its primary in the data)" in report

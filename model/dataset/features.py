@@ -17,7 +17,7 @@ MONEY_UNIT_USD = 1000.0  # money enters models as log(1 + dollars / 1000)
 TURNOUT_CENTRE = 0.25  # fallback centre when no race has a turnout figure
 TURNOUT_STEP = 0.10  # turnout is measured per 10 points, so coefficients read "per 10 points of turnout"
 SHARE_FLOOR = 1e-4  # a reported 0.0 % share would make the Dirichlet density infinite
-EVIDENCE_KINDS = ("exact", "approx", "lower")
+EVIDENCE_KINDS = ("exact", "approx", "lower", "upper")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class MoneyEvidence:
     """Reported IE figures as constraints on latent true spending per (candidate-round, stance) cell.
 
     incidence[e, c] = 1 when evidence e is a figure (or a sum over committees) covering cell c; the
-    figure says the cells' total is about (approx), exactly (exact) or at least (lower) amount_usd."""
+    figure says the cells' total is about (approx), exactly (exact), at least (lower) or at most (upper) amount_usd."""
 
     cells: pd.DataFrame  # race_id, candidate_id, stance (support | oppose)
     incidence: np.ndarray  # (evidence, cell) 0/1; scipy sparse in the benchmark's tiled datasets
@@ -174,8 +174,10 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
 
     A single-candidate stance gets one evidence row: the plug-in total of its figures (data/README.md);
     it is exact only if every figure is exact and final, a lower bound if any is 'at least' or a running
-    total, else approximate. A combined or shared figure constrains the sum of its cells: a lower bound
-    when it comes from one committee (others may have spent too), else its own bound."""
+    total, an upper bound if any is 'at most' (the rest exact or approximate), else approximate (_kind). A combined
+    or shared figure constrains the sum of its cells: a lower bound when it comes from one committee (others may
+    have spent too), else its own bound; one committee's 'at most' bounds nothing (others may have spent more) and
+    is left out."""
     parts = money_figure_parts(raw["spending"], raw["races"], raw["results"])
     keep = set(zip(rows.race_id, rows.candidate_id, strict=True))
     if parts.empty:
@@ -198,6 +200,8 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
     for _row, g in parts[~parts.single].groupby("_row", sort=True):
         idx = sorted(cell_of[(r, c, k)] for r, c, k in zip(g.race_id, g.candidate_id, g.kind, strict=True))
         kind = _kind(g) if (g.committee_id == "all").all() else "lower"
+        if kind == "upper" and not (g.committee_id == "all").all():
+            continue
         evidence.append((idx, float(g.amount_usd.iloc[0]), kind, _lines(g)))
     incidence = np.zeros((len(evidence), len(cells)))
     for e, (idx, *_rest) in enumerate(evidence):
@@ -208,8 +212,13 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
 
 
 def _kind(figures: pd.DataFrame) -> str:
-    """Evidence kind of a set of figures (see money_evidence)."""
-    if (figures.bound == "at_least").any() or (~figures.final.astype(bool)).any():
+    """Evidence kind of a set of figures (see money_evidence). An 'at most' figure is an upper bound whether or not
+    it is final (data/README.md); one beside a lower bound leaves a total bounded in neither direction: approx."""
+    upper = figures.bound == "at_most"
+    lower = ((figures.bound == "at_least") | ~figures.final.astype(bool)) & ~upper
+    if upper.any():
+        return "approx" if lower.any() else "upper"
+    if lower.any():
         return "lower"
     return "exact" if (figures.bound == "exact").all() else "approx"
 

@@ -13,9 +13,17 @@ on or before the round's election day:
     rather than the last also ignores the occasional figure for a single filing period (2014 D1, July);
   - a runoff's figure is the cycle's cumulative money by the runoff, primary money included (the candidate-aware
     model enters the change from the primary for a runoff built from its primary);
-  - the figure's bound becomes its kind: exact, approx, or lower (at_least; a missing bound is approx); as
-    evidence on the money by election day (own_evidence) a figure filed more than RUNNING_TOTAL_DAYS before
-    it is a running total, hence a lower bound, whatever its bound.
+  - the figure's bound becomes its kind: exact, approx, lower (at_least; a missing bound is approx) or upper
+    (at_most); as evidence on the money by election day (own_evidence) a figure filed more than
+    RUNNING_TOTAL_DAYS before it is a running total, hence a lower bound, whatever its bound.
+Money dated after election day is not dropped: a cumulative total filed after the vote includes the money spent by
+then, so it is an upper bound on it (own_upper_usd; own_evidence upper when the round has no figure by election
+day, as with cycle totals filed at year end). Derived from the date: an exact or approximate report dated after the
+election day, or an at_most report (entered by hand) dated on or after it, bounds the round's money from above; an
+at_least report after the vote bounds nothing (a floor on a total that includes later money), nor does an at_most
+report filed before the vote. Cumulative totals only grow, so a later figure below the round's own figure by
+election day is not a cumulative total (a single filing period, like 2014 D1's July figures) and is left out; of the
+rest the smallest, the tightest, is the bound.
 Contributions to a candidate's committee that spending.csv records (money_kind contribution) are reports of
 money raised as well (contribution_reports): each is a floor on what the committee raised by its date.
 A candidate-round without a figure has no own money in the data (NaN), which the models treat as none, as they
@@ -26,9 +34,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-OWN_KIND = {"exact": "exact", "approx": "approx", "at_least": "lower"}
-PRECISION = {"exact": 3, "approx": 2, "lower": 1}  # equal amounts: the more precise figure wins
-OWN_COLUMNS = ("own_usd", "own_kind", "own_basis", "own_as_of", "own_evidence")
+OWN_KIND = {"exact": "exact", "approx": "approx", "at_least": "lower", "at_most": "upper"}
+PRECISION = {"exact": 3, "approx": 2, "lower": 1, "upper": 0}  # equal amounts: the more precise figure wins
+OWN_COLUMNS = ("own_usd", "own_kind", "own_basis", "own_as_of", "own_evidence", "own_upper_usd", "own_upper_as_of")
 # A report filed within two weeks of the vote is taken to stand for the money by election day (an assumption:
 # little is raised in the last days); an earlier one is a running total, a lower bound on it.
 RUNNING_TOTAL_DAYS = 14
@@ -59,9 +67,11 @@ def contribution_reports(spending: pd.DataFrame | None) -> pd.DataFrame:
 
 def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame:
     """Own committee money of each candidate row (columns cycle, candidate_id, date): own_usd (NaN without a
-    figure), own_kind (exact | approx | lower | ''), own_basis (spent | raised | ''), own_as_of and own_evidence
-    (own_kind, or lower for a running total), on rows' index."""
-    none = (np.nan, "", "", "", "")
+    figure), own_kind (exact | approx | lower | upper | ''), own_basis (spent | raised | ''), own_as_of and
+    own_evidence (own_kind, lower for a running total, upper for a round known only from a figure dated after its
+    election day), and own_upper_usd / own_upper_as_of (the upper bound from after election day, NaN / '' without
+    one), on rows' index."""
+    none = (np.nan, "", "", "", "", np.nan, "")
     if finance is None or finance.empty:
         return pd.DataFrame([none] * len(rows), index=rows.index, columns=list(OWN_COLUMNS))
     fin = finance.copy()
@@ -78,14 +88,38 @@ def own_money_by_round(finance: pd.DataFrame | None, rows: pd.DataFrame) -> pd.D
     values = []
     for cycle, cid, date in zip(rows.cycle, rows.candidate_id, rows.date, strict=True):
         g = by_candidate.get((int(cycle), cid))
-        g = None if g is None else g[g.as_of <= pd.Timestamp(date)]  # sorted: the last is the largest
-        if g is None or g.empty:
+        if g is None:
             values.append(none)
             continue
-        best = g.iloc[-1]
-        running = (pd.Timestamp(date) - best.as_of).days > RUNNING_TOTAL_DAYS
-        evidence = "lower" if running else best.kind
-        values.append((float(best.amount), best.kind, best.basis, best.as_of.date().isoformat(), evidence))
+        day = pd.Timestamp(date)
+        before = g[(g.as_of <= day) & (g.kind != "upper")]  # sorted: the last is the largest
+        upper = upper_bound(g, day, float(before.amount.iloc[-1]) if len(before) else 0.0)
+        upper_values = (np.nan, "") if upper is None else (float(upper.amount), upper.as_of.date().isoformat())
+        if len(before):
+            best = before.iloc[-1]
+        elif upper is not None:
+            best = upper
+        else:
+            values.append(none)
+            continue
+        running = len(before) > 0 and (day - best.as_of).days > RUNNING_TOTAL_DAYS
+        evidence = "upper" if before.empty else "lower" if running else best.kind
+        values.append(
+            (float(best.amount), best.kind, best.basis, best.as_of.date().isoformat(), evidence, *upper_values)
+        )
     out = pd.DataFrame(values, index=rows.index, columns=list(OWN_COLUMNS))
     out["own_usd"] = out.own_usd.astype(float)
+    out["own_upper_usd"] = out.own_upper_usd.astype(float)
     return out
+
+
+def upper_bound(reports: pd.DataFrame, day: pd.Timestamp, floor: float) -> pd.Series | None:
+    """The report that bounds a round's money by election day from above (module docstring), or None: of the exact
+    or approximate reports dated after day and the at_most reports dated on or after it, the smallest that is at
+    least floor (the round's figure by election day, 0 without one)."""
+    after = reports[
+        ((reports.as_of > day) & reports.kind.isin(["exact", "approx"]))
+        | ((reports.as_of >= day) & (reports.kind == "upper"))
+    ]
+    after = after[after.amount >= floor]
+    return None if after.empty else after.iloc[0]  # sorted by amount

@@ -159,7 +159,12 @@ def net_bound(cycle_figure: pd.Series, primary: pd.DataFrame) -> tuple[str, bool
 
     P is exact and complete when every figure is exact and final or dated on or after its round's election day.
     Then C - P keeps C's bound (a running C gives a running lower bound); otherwise, and whenever C is
-    approximate, C - P is approximate and not a running total (it bounds nothing either way)."""
+    approximate, C - P is approximate and not a running total (it bounds nothing either way). An 'at most' C stays
+    an upper bound whenever no figure of P is approximate or itself 'at most': the true P is then at least the
+    printed one (exact, 'at least' or a running total), so C - P is if anything too large, as an upper bound may be."""
+    if cycle_figure.bound == "at_most":
+        p_floor = primary.bound.isin(["exact", "at_least"]).all()
+        return ("at_most", True) if p_floor else ("approx", True)
     p_exact = ((primary.bound == "exact") & (primary.final | (primary.as_of >= primary.round_date))).all()
     if cycle_figure.bound == "approx" or not p_exact:
         return "approx", True
@@ -212,7 +217,7 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
             "money_bounds": ";".join(
                 sorted(
                     set(g.bound)
-                    | ({"running"} if (~g.final).any() else set())
+                    | ({"running"} if (~g.final.astype(bool) & (g.bound != "at_most")).any() else set())
                     | ({"derived"} if g.derived.any() else set())
                 )
             ),

@@ -11,6 +11,9 @@ OUTCOMES = ("won", "advanced", "lost")
 SIDES = ("union", "charter", "other", "all")
 STANCES = ("support", "oppose", "combined")
 BOUNDS = ("exact", "at_least", "approx")
+# A money figure may also be an upper bound ('at most'): a total dated after election day includes the money spent by
+# then (data/README.md, "Money dated after election day").
+MONEY_BOUNDS = (*BOUNDS, "at_most")
 ELECTED_OFFICE = ("yes", "no", "unknown")
 # What a money figure is: an independent expenditure, a contribution to the candidate's own committee, or not said.
 MONEY_KINDS = ("ie", "contribution", "unknown")
@@ -128,7 +131,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ),
         Column("amount_usd", "money", doc="dollars (or in the unit column's unit)"),
         Column("unit", "enum", required=False, choices=tuple(UNITS), doc="usd (default), kusd or musd"),
-        Column("bound", "enum", choices=BOUNDS, doc="exact, at_least ('more than'), approx ('about')"),
+        Column(
+            "bound",
+            "enum",
+            choices=MONEY_BOUNDS,
+            doc="exact, at_least ('more than'), approx ('about'), at_most (an upper bound on the money by election "
+            "day, entered by hand: e.g. a cycle total that includes money spent after it)",
+        ),
         Column("as_of", "date", doc="date the figure refers to"),
         Column("final", "bool", doc="stated as the final total for its scope"),
         Column("source_ids", "ids", doc="sources"),
@@ -139,7 +148,14 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("candidate_id", "candidate", doc="candidate"),
         Column("raised_usd", "money", required=False, doc="raised by the candidate's own committee"),
         Column("spent_usd", "money", required=False, doc="spent by the candidate's own committee"),
-        Column("bound", "enum", required=False, choices=BOUNDS, doc="exact, at_least, approx"),
+        Column(
+            "bound",
+            "enum",
+            required=False,
+            choices=MONEY_BOUNDS,
+            doc="exact, at_least, approx, at_most; a report dated after a round's election day is an upper bound "
+            "on that round's money whatever its bound (at_least excepted: it bounds nothing)",
+        ),
         Column("as_of", "date", doc="date of the report"),
         Column("source_ids", "ids", doc="sources"),
     ),

@@ -9,7 +9,7 @@ from model.dataset.counts import choose_counts, vote_shares, votes_cast
 from model.dataset.money import MONEY_COLUMNS, money_by_candidate_round
 
 # Which of two same-day finance reports to trust: exact over approximate over a lower bound over unstated.
-BOUND_PRECISION = {"exact": 3, "approx": 2, "at_least": 1}
+BOUND_PRECISION = {"exact": 3, "approx": 2, "at_least": 1, "at_most": 1}
 # Plug-in money columns of candidate_races, per candidate-round.
 ON_CYCLE_FROM = 2020
 

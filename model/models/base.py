@@ -116,7 +116,9 @@ class BayesModel:
       figure_kinds: extra figures of model/outputs/figures.py FIGURE_KINDS that apply (e.g. 'ppc_race').
     Effects
       effects(inputs) -> tuple[Effect, ...]: the named effects reported in points of share (see Effect);
-        a parameter the fit lacks is left out, and each row is converted by model/models/points.py.
+        a parameter the fit lacks is left out, and each row is converted by model/models/points.py;
+      uninformed(inputs) -> {parameter: reason}: terms the data cannot inform (no variation), left out of the
+        effects and listed in the manifest (uninformed_terms) and the report (default: none).
     Priors
       Create random variables with prior_rv(name, priors): priors come from the priors file by name, and a
       new parameter needs a default in model/priors.py DEFAULT_PRIORS (the file loader rejects unknown names).
@@ -180,6 +182,11 @@ class BayesModel:
     def effects(self, inputs: Inputs) -> tuple[Effect, ...]:
         """The named effects this model reports."""
         return ()
+
+    def uninformed(self, inputs: Inputs) -> dict[str, str]:
+        """Parameters the data cannot inform (their covariate does not vary), each with a one-line reason: their
+        effects are left out of effects.csv and the report, and the manifest lists them (default: none)."""
+        return {}
 
     def simulate(self, inputs: Inputs, truth: dict[str, np.ndarray], rng: np.random.Generator) -> dict | None:
         """pm.Data values of a dataset drawn at one prior draw (SBC), or None to reject the draw."""

@@ -39,6 +39,7 @@ from scipy.special import expit
 from model.dataset.features import VoteShareData
 from model.models.base import Inputs, posterior_draws, prior_rv, sparse_matvec
 from model.models.dirichlet import component_predictive
+from model.models.informed import contrast_races
 from model.models.points import INTERVAL, Effect
 from model.models.vote_share import VoteShareModel
 from model.models.vote_share_latent import VoteShareLatent
@@ -346,6 +347,31 @@ class VoteShareCarryover(VoteShareLatent):
                 for k in electorate_terms(data)
             ),
         )
+
+    def uninformed(self, inputs: Inputs) -> dict[str, str]:
+        """The standard terms' reasons, plus the runoff terms: with no runoff built from its primary in the data
+        they have nothing to learn from; consolidation also needs an eliminated candidate whose backers back a
+        finalist, and an electorate term a runoff where the term differs and the electorate changed."""
+        data = inputs.data
+        cd = carryover_data(data)
+        out = super().uninformed(inputs)
+        linked = cd.runoff > 0
+        if not linked.any():
+            out["beta_primary_share"] = "no runoff built from its primary in the data"
+        if not (cd.alignment.sum(axis=0) > 0).any():
+            out["beta_consolidation"] = (
+                "no runoff built from its primary in the data"
+                if not linked.any()
+                else "no eliminated primary candidate's backers also back a runoff finalist"
+            )
+        for k in electorate_terms(data):
+            t = data.terms[k]
+            x = data.endorsement[:, k] * cd.electorate_change[data.race_idx] * linked
+            if not contrast_races(x, data.race_idx, data.n_race).any():
+                out[f"beta_electorate_{t.term}"] = (
+                    f"no runoff built from its primary where the {t.label} differs and the electorate changed"
+                )
+        return out
 
     def tables(self, idata, inputs: Inputs, rng: np.random.Generator, reference_usd: float) -> dict[str, pd.DataFrame]:
         """The latent model's tables plus the primary-to-runoff decomposition of every linked runoff."""

@@ -20,6 +20,7 @@ from model.models.dirichlet import (
     dirichlet_loglik,
     p_first,
 )
+from model.models.informed import vote_share_uninformed
 from model.models.points import Effect
 from model.models.scenarios import counterfactuals, whatif_draws, win_probability_curve
 from model.priors import Prior, with_term_defaults
@@ -315,6 +316,11 @@ class VoteShareModel(BayesModel):
         """Money slopes, incumbency, each endorsement term and its turnout / on-cycle interactions."""
         return vote_share_effects(inputs.data.terms)
 
+    def uninformed(self, inputs: Inputs) -> dict[str, str]:
+        """Terms whose covariate has no variation within a race-round (or no second level of an interaction's
+        moderator), with the reason (model/models/informed.py)."""
+        return vote_share_uninformed(inputs.data)
+
     def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
         """figure_vars with the data's endorsement terms after beta_incumbent."""
         return _with_terms(self.figure_vars, inputs.data.terms)
@@ -440,7 +446,7 @@ def vote_share_effects(terms: tuple[Term, ...]) -> tuple[Effect, ...]:
     interacting = [t for t in terms if t.turnout_interactions]
     return (
         Effect("beta_support", "support IE", "money"),
-        Effect("beta_oppose", "oppose IE", "money"),
+        Effect("beta_oppose", "oppose IE", "money", "oppose"),
         Effect("beta_incumbent", "incumbent"),
         Effect("beta_experienced", "prior elected office"),
         *(Effect(f"beta_{t.term}", t.label) for t in terms),

@@ -22,11 +22,14 @@ from model.priors import Prior
 # bound ("more than $X", or a running total weeks before the vote) says the true total is above X by a
 # half-normal gap of sd 0.35 (a final total typically 0-70 % above the figure; an assumption, not an
 # estimate: with bounds alone, nothing caps the money and the pooled scale runs off to infinity). The
-# bound itself is a soft step 5 % wide (a hard step would give NUTS a discontinuity).
+# bound itself is a soft step 5 % wide (a hard step would give NUTS a discontinuity). An upper bound ("at most $X",
+# e.g. a total dated after election day that includes later money) mirrors it: the true total is below X by a
+# half-normal gap of the same sd 0.35 (an assumption too), behind the same soft step.
 MONEY_SD_EXACT = 0.02
 MONEY_SD_APPROX = 0.15
 MONEY_SD_LOWER_GAP = 0.35
 MONEY_SD_LOWER_STEP = 0.05
+MONEY_SD_UPPER_GAP = MONEY_SD_LOWER_GAP
 
 
 class VoteShareLatent(VoteShareModel):
@@ -77,9 +80,10 @@ class VoteShareLatent(VoteShareModel):
                 pm.Potential(f"money_{kind}", pm.logp(pm.Normal.dist(log_total[m], sd_kind), log_reported[m]).sum())
         m = np.flatnonzero(ev.kind == "lower")
         if m.size:
-            gap = log_total[m] - log_reported[m]
-            step = pm.logcdf(pm.Normal.dist(0.0, MONEY_SD_LOWER_STEP), gap)
-            pm.Potential("money_lower", (step + pm.logp(pm.Normal.dist(0.0, MONEY_SD_LOWER_GAP), gap)).sum())
+            pm.Potential("money_lower", soft_bound_logp(log_total[m] - log_reported[m], MONEY_SD_LOWER_GAP))
+        m = np.flatnonzero(ev.kind == "upper")
+        if m.size:
+            pm.Potential("money_upper", soft_bound_logp(log_reported[m] - log_total[m], MONEY_SD_UPPER_GAP))
         padded = pt.concatenate([pt.log1p(true_k), pt.zeros(1)])  # index -1 = no figure = no money
         return padded[data.support_cell], padded[data.oppose_cell]
 
@@ -99,12 +103,27 @@ class VoteShareLatent(VoteShareModel):
         }
 
 
+def soft_bound_logp(gap, sd_gap: float):
+    """Log density (summed) of the gap between a bounded total and its bound on the log scale (true - reported for a
+    lower bound, reported - true for an upper one): a half-normal of sd sd_gap behind a soft step MONEY_SD_LOWER_STEP
+    wide, Phi(gap / step) * phi(gap / sd_gap); money beyond the bound (a negative gap) is penalised by the step."""
+    step = pm.logcdf(pm.Normal.dist(0.0, MONEY_SD_LOWER_STEP), gap)
+    return (step + pm.logp(pm.Normal.dist(0.0, sd_gap), gap)).sum()
+
+
+def bound_gaps(sd_gap: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n gaps between a bounded total and its bound drawn from soft_bound_logp's density: a skew-normal with scale
+    sd_gap and shape sd_gap / step, so simulating from it makes the Potential the exact likelihood."""
+    return stats.skewnorm.rvs(sd_gap / MONEY_SD_LOWER_STEP, scale=sd_gap, size=n, random_state=rng)
+
+
 def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.random.Generator) -> VoteShareData:
     """Reported IE figures drawn from the latent-money measurement model given true money per cell ($k).
 
     Exact and approximate figures are lognormal around the true total. A lower bound's log gap below the
     total has density proportional to Phi(gap / step) * phi(gap / sd), which is a skew-normal with scale sd
-    and shape sd / step, so simulating from it makes the model's Potential the exact likelihood."""
+    and shape sd / step, so simulating from it makes the model's Potential the exact likelihood; an upper bound's
+    gap above the total likewise (bound_gaps)."""
     ev = data.money
     log_total = np.log(ev.incidence @ money_k)
     log_reported = log_total.copy()
@@ -112,10 +131,9 @@ def simulate_money_evidence(money_k: np.ndarray, data: VoteShareData, rng: np.ra
         m = ev.kind == kind
         log_reported[m] += rng.normal(0.0, sd, m.sum())
     m = ev.kind == "lower"
-    gap = stats.skewnorm.rvs(
-        MONEY_SD_LOWER_GAP / MONEY_SD_LOWER_STEP, scale=MONEY_SD_LOWER_GAP, size=m.sum(), random_state=rng
-    )
-    log_reported[m] -= gap
+    log_reported[m] -= bound_gaps(MONEY_SD_LOWER_GAP, m.sum(), rng)
+    m = ev.kind == "upper"
+    log_reported[m] += bound_gaps(MONEY_SD_UPPER_GAP, m.sum(), rng)
     return dataclasses.replace(data, money=dataclasses.replace(ev, amount_usd=np.exp(log_reported) * 1000.0))
 
 

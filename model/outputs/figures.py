@@ -19,7 +19,7 @@ from model.inference.diagnostics import user_prior_names
 from model.infra.errors import UserError
 from model.infra.progress import Progress
 from model.models.classical import ESTIMATORS
-from model.models.points import points_effects, regression_effects
+from model.models.points import points_effects, references_of, regression_effects
 from model.priors import load_priors, resolve_preset
 
 PRESETS = ("default", "skeptical", "literature")
@@ -123,10 +123,11 @@ def effects_figure(
 ) -> None:
     """Forest plot of effects in points of vote share: Bayesian models (circles) and the classical
     estimators (squares, 90 % robust intervals) side by side."""
-    reference = float(effects.reference_usd.iloc[0])
+    references = references_of(effects)
+    reference = references["support"]
     shown = {name: est.label for name, est in ESTIMATORS.items() if est.in_effects_figure}
     classical = (
-        regression_effects(regression, reference, term_labels)
+        regression_effects(regression, references, term_labels)
         if "coef" in regression
         else pd.DataFrame(columns=["model"])
     )
@@ -147,7 +148,9 @@ def effects_figure(
         ax.axhline(y, color="0.9", lw=0.6)
     ax.invert_yaxis()
     ax.set_xlabel("percentage points of vote share (candidate at 50 % of a two-way race); 90 % intervals")
-    ax.set_title(f"What moves vote share (money effects from ${reference / 1e3:,.0f}k of support IE)")
+    ax.set_title(
+        f"What moves vote share (money effects from each channel's median: ${reference / 1e3:,.0f}k of support IE)"
+    )
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="circles: Bayesian; squares: classical")
     fig.savefig(out / "effects.png", dpi=90, bbox_inches="tight")
     plt.close(fig)

@@ -23,7 +23,7 @@ ROUND_NAMES = {
     "special_general": "special runoff",
 }
 # How a money figure's kind of bound reads before the amount.
-BOUND_WORDS = {"exact": "", "approx": "about ", "at_least": "at least "}
+BOUND_WORDS = {"exact": "", "approx": "about ", "at_least": "at least ", "at_most": "at most "}
 
 
 @dataclass(frozen=True)

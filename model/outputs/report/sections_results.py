@@ -7,7 +7,7 @@ import pandas as pd
 
 from model.evaluation.claims import ONCYCLE_EFFECT, TURNOUT_EFFECT, assess_claim, claims_context, effect_row, money_line
 from model.infra.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_usd
-from model.models.points import regression_effects
+from model.models.points import references_of, regression_effects
 from model.outputs.report.document import (
     Block,
     Bullets,
@@ -85,11 +85,13 @@ def section_effects(run: Run, pictures: list[Block] | None = None) -> list[Block
     of winning and vote share against money) go before the comparison of the models."""
     eff = run.tables["effects"]
     main = main_model(run)
-    ref = float(eff.reference_usd.iloc[0]) if "reference_usd" in eff and len(eff) else 100_000.0
+    refs = references_of(eff) or {"support": 100_000.0}
     coefs = run.tables["coefficients-regression"]
     terms = run.manifest.get("endorsement_terms")
     term_labels = None if terms is None else {t["term"]: t["label"] for t in terms}
-    reg = regression_effects(coefs, ref, term_labels) if "coef" in coefs else pd.DataFrame(columns=eff.columns)
+    reg = regression_effects(coefs, refs, term_labels) if "coef" in coefs else pd.DataFrame(columns=eff.columns)
+    words = {"support": "support IE", "oppose": "IE against", "own": "own committee money"}
+    amounts = ", ".join(f"{words[c]} {fmt_usd(refs[c])}" for c in words if c in refs)
     both = pd.concat([eff, reg], ignore_index=True)
     models = list(dict.fromkeys(both.model))
     labels = {m: model_label(run, m) for m in models}
@@ -97,8 +99,8 @@ def section_effects(run: Run, pictures: list[Block] | None = None) -> list[Block
         Heading(2, "2 What moves votes", "effects"),
         Para(
             f"All effects are percentage points of vote share for a candidate at 50 % of a two-way race, with 90 % "
-            f"intervals in brackets. Money effects are for doubling the independent expenditure from "
-            f"{fmt_usd(ref)} (the median support IE of candidates who had any) and for adding $100k to it. "
+            f"intervals in brackets. Money effects are for doubling each kind of money from its own median among "
+            f"the candidates who had any ({amounts}) and for adding $100k to it. "
             "Regression coefficients (log-odds or log-votes per log(1+$k)) are converted the same way: "
             "100 × (expit(b × Δx) − 0.5), with Δx the change in log(1+$k)."
         ),

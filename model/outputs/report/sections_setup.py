@@ -175,6 +175,19 @@ def main_choice_blocks(run: Run) -> list[Block]:
     return [Para(text)]
 
 
+def uninformed_note(manifest: dict) -> list[Block]:
+    """One sentence naming the terms the data cannot inform (manifest uninformed_terms), left out of the effects."""
+    terms = manifest.get("uninformed_terms") or {}
+    if not terms:
+        return []
+    listed = "; ".join(f"`{name}` ({reason})" for name, reason in terms.items())
+    return [
+        Para(
+            f"Left out of the effects because these data cannot inform them (their prior would be reported): {listed}."
+        )
+    ]
+
+
 def section_models(run: Run) -> list[Block]:
     """A2 Models in plain words, with the priors actually used."""
     m = run.manifest
@@ -200,6 +213,7 @@ def section_models(run: Run) -> list[Block]:
         ),
         Bullets(model_lines(run)),
         *main_choice_blocks(run),
+        *uninformed_note(m),
         Para(
             "Money enters every model as log(1 + dollars/1000), so equal proportional increases have equal effects. "
             "Effects are reported in percentage points of vote share for a candidate at 50 % of a two-way race."
