@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     w.add_argument("--seed", type=int, help="seed of the chances' Monte Carlo draws (default: whatif.WHATIF_SEED)")
     sub.add_parser("models", help="list the registered models and classical estimators, one line each")
+    pr = sub.add_parser("priors", help="print analysis/priors/default.toml as model/priors.py generates it")
+    pr.add_argument("--write-default", action="store_true", help="write it to analysis/priors/default.toml")
     wm = sub.add_parser("warm", help="compile every model of a default fit once, filling PyTensor's disk cache")
     wm.add_argument("--raw", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             print(_whatif(args))
         elif args.command == "models":
             print(models_listing())
+        elif args.command == "priors":
+            from model.priors import default_toml, write_default_toml
+
+            print(f"wrote {write_default_toml()}" if args.write_default else default_toml(), end="\n")
         elif args.command == "warm":
             warm(args.raw)
         elif args.command == "report":

@@ -44,9 +44,9 @@ from model.infra.provenance import (
 from model.models import classical
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
 from model.models.points import points_effects
-from model.outputs.figures import PRESETS, calibration_figure, write_figures
+from model.outputs.figures import calibration_figure, write_figures
 from model.outputs.figures_sensitivity import sensitivity_figures
-from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
+from model.priors import PRESETS, Prior, preset_priors, priors_as_dict, priors_hash, read_priors, resolve_preset
 
 # Names other modules and tests import from here.
 __all__ = [
@@ -107,6 +107,7 @@ def fit_models(
     out: dict = {"inputs": inputs, "cr": inputs.cr, "h2h": inputs.h2h, "data": inputs.data}
     out.update(idata={}, checks={}, wall_s={}, skipped={}, models={}, names=names)
     out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
+    out["presets"] = preset_priors(load_terms(raw_dir))  # each read once: the prior sweep and the prior figures
     chosen = models.bayesian(names)
     for k, (position, model) in enumerate(chosen, start=1):
         reason = model.cannot_run(inputs)
@@ -167,10 +168,9 @@ def prior_sweep(result: dict, reference_usd: float, seed: int) -> pd.DataFrame:
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
-        try:
-            priors = load_priors(resolve_preset(preset), load_terms(result["raw_dir"]))
-        except UserError as err:  # e.g. a preset with priors for another electorate's endorsers
-            result["skipped"][f"prior sweep: {preset}"] = str(err)
+        priors = result["presets"][preset]
+        if isinstance(priors, str):  # e.g. a preset with priors for another electorate's endorsers
+            result["skipped"][f"prior sweep: {preset}"] = priors
             continue
         r = reweight_to_priors(post, result["priors"], priors, np.random.default_rng([seed, 50, i]))
         khats[preset] = r.khat
@@ -232,7 +232,8 @@ def run_fit(
         models.get(name)  # an unknown name stops here, before any work
     priors_path = resolve_preset(priors_name)
     terms = load_terms(raw_dir)
-    priors = load_priors(priors_path, terms)
+    read = read_priors(priors_path, terms)  # the run's priors file, parsed once
+    priors = read.priors
     data_hash = raw_data_hash(raw_dir)
     key = {
         "data": data_hash,
@@ -289,7 +290,7 @@ def run_fit(
             "models": models_manifest(result),
             "skipped": result["skipped"],
             "endorsement_terms": [{**asdict(t), "used": t in result["data"].terms} for t in terms],
-            "priors_defaulted": defaulted_term_priors(priors_path, terms),
+            "priors_defaulted": read.defaulted(terms),
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         atomic.make_readable(staged)  # mkdtemp made it 0700
