@@ -23,6 +23,7 @@ import pandas as pd
 import pymc as pm
 
 from model import models
+from model.dataset.snapshot import SNAPSHOT_DIR, write_snapshot
 from model.dataset.terms import load_terms
 from model.evaluation.sensitivity import write_sensitivity
 from model.evaluation.skill import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
@@ -31,6 +32,7 @@ from model.inference.importance import as_idata, reweight_to_priors
 from model.inference.sampling import SECONDARY, SamplerSettings, for_model, sample, sample_each, secondary_settings
 from model.infra import atomic, parallel
 from model.infra.errors import UserError
+from model.infra.paths import BUNDLED_RAW, CLAIMS_FILE
 from model.infra.provenance import (
     MODEL_FILES,
     PACKAGES,
@@ -40,6 +42,7 @@ from model.infra.provenance import (
     lock_state,
     model_code_hash,
     raw_data_hash,
+    raw_file_hashes,
 )
 from model.models import classical
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
@@ -265,7 +268,9 @@ def run_fit(
     staged = atomic.staging_dir(run_dir)
     try:
         passed = write_run(staged, result, seed)
+        kept = keep_inputs(staged, result, priors_path)
         manifest = {
+            **kept,
             "run_id": run_id,
             "git_commit": git_commit(),
             "data_dir": str(raw_dir),
@@ -302,6 +307,34 @@ def run_fit(
     atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     return run_dir, passed
+
+
+def keep_inputs(out: Path, result: dict, priors_path: Path | None) -> dict:
+    """Copy what the run read into its folder, so that its report reads nothing else: the data of its one pass
+    (clean tables, chosen counts, money figures, sources, COVERAGE.md, under data/), the press claims (bundled data
+    only: they are about the LAUSD races) and the prior files (its own, and the presets).
+    Return the manifest entries naming them: the snapshot's hash and the hash of each raw file then."""
+    files = write_snapshot(result["inputs"].clean, out / SNAPSHOT_DIR)
+    bundled = Path(result["raw_dir"]).resolve() == BUNDLED_RAW.resolve()
+    claims = None
+    if bundled and CLAIMS_FILE.is_file():
+        claims = "claims.toml"
+        (out / claims).write_bytes(CLAIMS_FILE.read_bytes())
+    # Its own file, and every preset: fit_models reads each for the prior sweep and the prior predictive figures.
+    read = ([priors_path] if priors_path else []) + [resolve_preset(p) for p in PRESETS]
+    kept = []
+    for path in dict.fromkeys(Path(p) for p in read if p is not None):
+        (out / "priors").mkdir(exist_ok=True)
+        (out / "priors" / path.name).write_bytes(path.read_bytes())
+        kept.append(f"priors/{path.name}")
+    return {
+        "bundled_data": bundled,
+        "data_files": raw_file_hashes(result["raw_dir"]),
+        "data_snapshot": SNAPSHOT_DIR,
+        "data_snapshot_hash": file_hash(files),
+        "claims_file": claims,
+        "priors_files": kept,
+    }
 
 
 def model_comparison(result: dict) -> pd.DataFrame:
