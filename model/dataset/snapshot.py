@@ -46,8 +46,9 @@ SNAPSHOT_FILES = (
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """Deterministic CSV text (fixed float format, whole-number columns as integers, LF line ends)."""
-    whole = {c: "Int64" for c in INTEGER_COLUMNS if c in frame}
+    """Deterministic CSV text (fixed float format, whole-number columns as integers, LF line ends). A column that
+    holds names (district ids such as 'north') stays as it is."""
+    whole = {c: "Int64" for c in INTEGER_COLUMNS if c in frame and pd.api.types.is_numeric_dtype(frame[c])}
     return frame.astype(whole).to_csv(index=False, lineterminator="\n", float_format="%.6f")
 
 
