@@ -21,7 +21,7 @@ CLEAN   := data/clean
 RAW_CSV := $(wildcard $(DATA)/*.csv)
 SRC     := $(shell find model -name "*.py")
 
-.PHONY: help setup setup-jax lock data fit iterate report models browser test test-slow validate lint bench sbc clean
+.PHONY: help setup setup-jax lock data fit iterate report priors models browser test test-slow validate lint bench sbc clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -86,6 +86,11 @@ iterate: ## after a priors edit: refit only the main model, without the secondar
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
 	$(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS))
+
+# default.toml is generated from the code's declarative defaults (model/priors.py); tests/test_priors.py fails when
+# the committed file differs from what this writes.
+priors: $(VENV)/.installed ## regenerate analysis/priors/default.toml from model/priors.py DEFAULT_PRIORS
+	$(PY) -m model priors --write-default
 
 models: $(VENV)/.installed ## list the registered models and classical estimators, one line each
 	$(PY) -m model models

@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     w.add_argument("--seed", type=int, help="seed of the chances' Monte Carlo draws (default: whatif.WHATIF_SEED)")
     sub.add_parser("models", help="list the registered models and classical estimators, one line each")
+    pr = sub.add_parser("priors", help="print analysis/priors/default.toml as model/priors.py generates it")
+    pr.add_argument("--write-default", action="store_true", help="write it to analysis/priors/default.toml")
     wm = sub.add_parser("warm", help="compile every model of a default fit once, filling PyTensor's disk cache")
     wm.add_argument("--raw", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             print(_whatif(args))
         elif args.command == "models":
             print(models_listing())
+        elif args.command == "priors":
+            from model.priors import default_toml, write_default_toml
+
+            print(f"wrote {write_default_toml()}" if args.write_default else default_toml(), end="\n")
         elif args.command == "warm":
             warm(args.raw)
         elif args.command == "report":
@@ -116,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             from model.outputs.report import write_report
 
             recover_all(args.runs)  # a fit killed mid-swap: its previous run comes back before it is read
-            md, page = write_report(args.runs, args.out or default_output(args.runs, "reports"))
+            out = args.out or default_output(args.runs, "reports")
+            md, page = write_report(args.runs, out, data_now=data_now(args.runs))
             print(f"wrote {md} and {page}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -137,6 +144,18 @@ def default_output(runs: Path, kind: str, raw: Path | None = None) -> Path:
         raw = Path(manifest.get("data_dir") or BUNDLED_RAW)
     bundled = runs == Path("runs") and raw.resolve() == BUNDLED_RAW.resolve()
     return Path(kind) if bundled else runs / kind
+
+
+def data_now(runs: Path) -> dict[str, str] | None:
+    """The hash of each file of the latest run's data directory today (None when the manifest names none): the
+    report compares them with the run's and says when the data changed; it reads nothing but the run folder."""
+    import json
+
+    from model.infra.provenance import raw_file_hashes
+    from model.outputs.report.document import latest_run_dir
+
+    manifest = json.loads((latest_run_dir(runs) / "manifest.json").read_text(encoding="utf-8"))
+    return raw_file_hashes(Path(manifest["data_dir"])) if manifest.get("data_dir") else None
 
 
 def _fit(args: argparse.Namespace) -> int:

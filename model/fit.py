@@ -23,6 +23,7 @@ import pandas as pd
 import pymc as pm
 
 from model import models
+from model.dataset.snapshot import SNAPSHOT_DIR, write_snapshot
 from model.dataset.terms import load_terms
 from model.evaluation.loo import loo_comparison
 from model.evaluation.sensitivity import write_sensitivity
@@ -32,6 +33,7 @@ from model.inference.importance import as_idata, reweight_to_priors
 from model.inference.sampling import SECONDARY, SamplerSettings, for_model, sample, sample_each, secondary_settings
 from model.infra import atomic, parallel
 from model.infra.errors import UserError
+from model.infra.paths import BUNDLED_RAW, CLAIMS_FILE
 from model.infra.provenance import (
     MODEL_FILES,
     PACKAGES,
@@ -41,13 +43,14 @@ from model.infra.provenance import (
     lock_state,
     model_code_hash,
     raw_data_hash,
+    raw_file_hashes,
 )
 from model.models import classical
 from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
 from model.models.points import FALLBACK_REFERENCE_USD, points_effects
-from model.outputs.figures import PRESETS, calibration_figure, write_figures
+from model.outputs.figures import calibration_figure, write_figures
 from model.outputs.figures_sensitivity import sensitivity_figures
-from model.priors import Prior, defaulted_term_priors, load_priors, priors_as_dict, priors_hash, resolve_preset
+from model.priors import PRESETS, Prior, preset_priors, priors_as_dict, priors_hash, read_priors, resolve_preset
 
 # Names other modules and tests import from here.
 __all__ = [
@@ -108,6 +111,7 @@ def fit_models(
     out: dict = {"inputs": inputs, "cr": inputs.cr, "h2h": inputs.h2h, "data": inputs.data}
     out.update(idata={}, checks={}, wall_s={}, skipped={}, models={}, names=names)
     out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
+    out["presets"] = preset_priors(load_terms(raw_dir))  # each read once: the prior sweep and the prior figures
     chosen = models.bayesian(names)
     for k, (position, model) in enumerate(chosen, start=1):
         reason = model.cannot_run(inputs)
@@ -191,10 +195,9 @@ def prior_sweep(result: dict, reference_usd: float | dict[str, float], seed: int
     for i, preset in enumerate(PRESETS):
         if preset == result["priors_name"]:
             continue  # "this run" already is that preset, fitted with the full settings
-        try:
-            priors = load_priors(resolve_preset(preset), load_terms(result["raw_dir"]))
-        except UserError as err:  # e.g. a preset with priors for another electorate's endorsers
-            result["skipped"][f"prior sweep: {preset}"] = str(err)
+        priors = result["presets"][preset]
+        if isinstance(priors, str):  # e.g. a preset with priors for another electorate's endorsers
+            result["skipped"][f"prior sweep: {preset}"] = priors
             continue
         r = reweight_to_priors(post, result["priors"], priors, np.random.default_rng([seed, 50, i]))
         khats[preset] = r.khat
@@ -271,7 +274,8 @@ def run_fit(
         models.get(name)  # an unknown name stops here, before any work
     priors_path = resolve_preset(priors_name)
     terms = load_terms(raw_dir)
-    priors = load_priors(priors_path, terms)
+    read = read_priors(priors_path, terms)  # the run's priors file, parsed once
+    priors = read.priors
     data_hash = raw_data_hash(raw_dir)
     key = {
         "data": data_hash,
@@ -303,7 +307,9 @@ def run_fit(
     staged = atomic.staging_dir(run_dir)
     try:
         passed = write_run(staged, result, seed)
+        kept = keep_inputs(staged, result, priors_path)
         manifest = {
+            **kept,
             "run_id": run_id,
             "git_commit": git_commit(),
             "data_dir": str(raw_dir),
@@ -330,7 +336,7 @@ def run_fit(
             "skipped": result["skipped"],
             "uninformed_terms": result.get("uninformed_terms", {}),
             "endorsement_terms": [{**asdict(t), "used": t in result["data"].terms} for t in terms],
-            "priors_defaulted": defaulted_term_priors(priors_path, terms),
+            "priors_defaulted": read.defaulted(terms),
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         atomic.make_readable(staged)  # mkdtemp made it 0700
@@ -342,6 +348,34 @@ def run_fit(
     atomic.fault_point("before_latest")
     atomic.write_text(Path(runs_dir) / "LATEST", run_id + "\n")
     return run_dir, passed
+
+
+def keep_inputs(out: Path, result: dict, priors_path: Path | None) -> dict:
+    """Copy what the run read into its folder, so that its report reads nothing else: the data of its one pass
+    (clean tables, chosen counts, money figures, sources, COVERAGE.md, under data/), the press claims (bundled data
+    only: they are about the LAUSD races) and the prior files (its own, and the presets).
+    Return the manifest entries naming them: the snapshot's hash and the hash of each raw file then."""
+    files = write_snapshot(result["inputs"].clean, out / SNAPSHOT_DIR)
+    bundled = Path(result["raw_dir"]).resolve() == BUNDLED_RAW.resolve()
+    claims = None
+    if bundled and CLAIMS_FILE.is_file():
+        claims = "claims.toml"
+        (out / claims).write_bytes(CLAIMS_FILE.read_bytes())
+    # Its own file, and every preset: fit_models reads each for the prior sweep and the prior predictive figures.
+    read = ([priors_path] if priors_path else []) + [resolve_preset(p) for p in PRESETS]
+    kept = []
+    for path in dict.fromkeys(Path(p) for p in read if p is not None):
+        (out / "priors").mkdir(exist_ok=True)
+        (out / "priors" / path.name).write_bytes(path.read_bytes())
+        kept.append(f"priors/{path.name}")
+    return {
+        "bundled_data": bundled,
+        "data_files": raw_file_hashes(result["raw_dir"]),
+        "data_snapshot": SNAPSHOT_DIR,
+        "data_snapshot_hash": file_hash(files),
+        "claims_file": claims,
+        "priors_files": kept,
+    }
 
 
 def calibration_compared(result: dict, summary: pd.DataFrame) -> list[str]:

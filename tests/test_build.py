@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.dataset.build import INTEGER_COLUMNS, build_all
+from model.dataset.build import build_all
 from model.dataset.features import vote_share_data
 from model.dataset.money import money_figure_parts
 from model.dataset.raw import load_raw
 from model.dataset.schema import TABLES
+from model.dataset.snapshot import INTEGER_COLUMNS
 from model.dataset.tables import candidate_races, head_to_head
 
 # Four race-rounds, one rule each (see data/README.md, "Rules for messy figures"):

@@ -10,7 +10,7 @@ import pytest
 from model import models
 from model.cli import main
 from model.fit import lock_state
-from model.outputs.figures import PRESETS
+from model.priors import PRESETS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 QUICK = ["--draws", "100", "--tune", "100", "--chains", "2", "--seed", "11"]

@@ -14,8 +14,11 @@ from model.infra.paths import BUNDLED_RAW
 from model.priors import (
     DEFAULT_PRIORS,
     PRESET_DIR,
+    PRESETS,
+    default_toml,
     defaulted_term_priors,
     load_priors,
+    preset_priors,
     priors_hash,
     resolve_preset,
     term_priors,
@@ -25,11 +28,20 @@ from model.priors import (
 DEFAULTS = {**DEFAULT_PRIORS, **term_priors(load_terms(BUNDLED_RAW))}
 
 
-def test_default_preset_file_states_exactly_the_code_defaults():
-    """default.toml documents the code defaults; if they drift apart the file misleads readers. Endorsement
-    terms are data (data/raw/endorser_terms.csv), so the file leaves their priors to the documented default."""
+def test_default_preset_file_is_generated_from_the_code_defaults():
+    """Each default is written once, in model/priors.py; default.toml is generated from it (`make priors`), so the
+    committed file is exactly the generated text. Endorsement terms are data (data/raw/endorser_terms.csv), so the
+    file leaves their priors to the documented default."""
+    assert (PRESET_DIR / "default.toml").read_text(encoding="utf-8") == default_toml(), "run `make priors`"
     assert load_priors(PRESET_DIR / "default.toml") == DEFAULTS
-    assert set(tomllib.loads((PRESET_DIR / "default.toml").read_text())) == set(DEFAULT_PRIORS)
+    assert set(tomllib.loads(default_toml())) == set(DEFAULT_PRIORS)
+
+
+def test_every_preset_is_listed_by_the_priors_module_and_read_once_per_fit():
+    """PRESETS (model/priors.py) names every file in analysis/priors/; preset_priors reads each once."""
+    assert set(PRESETS) == {p.stem for p in PRESET_DIR.glob("*.toml")}
+    read = preset_priors(load_terms(BUNDLED_RAW))
+    assert read["default"] == DEFAULTS and set(read) == set(PRESETS)
 
 
 def test_an_endorsement_term_prior_is_found_by_the_term_name_else_takes_the_documented_default(tmp_path: Path):

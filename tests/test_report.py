@@ -174,15 +174,16 @@ def write_run(runs: Path, run_id: str, preset: str, png: Path) -> Path:
     names += ["effects.png", "win_probability.png", "prior_predictive-default.png", "prior_predictive-skeptical.png"]
     for name in names:
         shutil.copy(png, run / "figures" / name)
+    write_inputs(run)
     return run
 
 
-def write_repo(root: Path) -> None:
-    """The repository inputs the report reads: coverage table, claims and the clean candidate table."""
-    (root / "data" / "clean").mkdir(parents=True)
-    (root / "analysis").mkdir()
-    (root / "data" / "COVERAGE.md").write_text(COVERAGE)
-    candidate_rows().to_csv(root / "data" / "clean" / "candidate_races.csv", index=False)
+def write_inputs(run: Path) -> None:
+    """What a fit copies into its run folder for the report: the data's coverage table and clean candidate table
+    (run/data/), and the claims."""
+    (run / "data").mkdir(parents=True, exist_ok=True)
+    (run / "data" / "COVERAGE.md").write_text(COVERAGE)
+    candidate_rows().to_csv(run / "data" / "candidate_races.csv", index=False)
     entries = []
     for cid, race, cand, test, extra in CLAIMS:
         entries.append(
@@ -190,7 +191,7 @@ def write_repo(root: Path) -> None:
             f'candidate_id = "{cand}"\ntest = "{test}"\n{extra}\nsource_url = "{SOURCE.format(cid)}"\n'
             f'source_publisher = "Example News"\nsource_date = "2020-11-09"\nchecked_facts = "DATA GAP: none."\n'
         )
-    (root / "analysis" / "claims.toml").write_text("\n".join(entries))
+    (run / "claims.toml").write_text("\n".join(entries))
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,6 @@ def png(tmp_path_factory) -> Path:
 @pytest.fixture
 def report(tmp_path, png) -> dict:
     """A rendered report of a fake run: paths and texts."""
-    write_repo(tmp_path)
     runs = tmp_path / "runs"
     write_run(runs, RUN_ID, "default", png)
     (runs / "LATEST").write_text(RUN_ID + "\n")
@@ -315,19 +315,29 @@ def test_spending_decided_needs_the_fit_to_reproduce_the_win_and_equal_money_to_
         assert claim_spending_decided(claim, {"cf": cf, "run_rows": rows, "data": rows}).verdict == expected
 
 
-def test_stale_run_money_makes_model_claims_untestable(report, png):
-    """When data/clean has different money for a race than the run used, model-based claims cannot tell."""
-    cr = candidate_rows()
-    cr.loc[cr.candidate_id == "bob", "support_usd"] = 900_000.0
-    cr.to_csv(report["root"] / "data" / "clean" / "candidate_races.csv", index=False)
-    md, _ = write_report(report["runs"], report["root"] / "reports", root=report["root"])
-    text = md.read_text()
-    assert "The run predates data fixes" in text
-    row = (
-        "| [ads-backfired](#claim-ads-backfired) | [2020-11-03-D3](#race-2020-D3) | oppose_backfired | the data cannot "
+def test_changed_repository_data_is_named_in_the_header_and_never_read(report):
+    """The report reads the run folder only: when the data directory's files differ from those the run fitted
+    (hashes in the manifest), the header names each change and the numbers stay the run's."""
+    run = report["runs"] / RUN_ID
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(
+        bundled_data=True, data_dir="data/raw", data_files={"races.csv": "r1", "spending.csv": "s1", "old.csv": "o1"}
     )
-    row += "tell |"
-    assert row in text
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    same = {"races.csv": "r1", "spending.csv": "s1", "old.csv": "o1"}
+    unchanged = write_report(report["runs"], report["root"] / "reports", data_now=same)[0].read_text()
+    assert (
+        "has changed since this run" not in unchanged
+        and "The repository's data is the data the run fitted" in unchanged
+    )
+    now = {"races.csv": "r1", "spending.csv": "s2", "new.csv": "n1"}
+    changed = write_report(report["runs"], report["root"] / "reports", data_now=now)[0].read_text()
+    header = changed.split("## What we found")[0]
+    assert "**The data in `data/raw` has changed since this run** (`new.csv` added, `old.csv` removed, " in header
+    assert "`spending.csv` changed)" in header and "data hash `abc`" in header
+    assert "every number here, race pages included, is from the run's own copy" in header
+    races = "## 3 Race by race"
+    assert changed.split(races)[1].split("\n## ")[0] == unchanged.split(races)[1].split("\n## ")[0]
 
 
 def test_a_decomposed_runoff_puts_its_money_step_into_the_claim_verdicts(report):

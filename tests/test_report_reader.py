@@ -20,6 +20,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from model.dataset.raw import load_raw
+from model.dataset.snapshot import write_snapshot
+from model.dataset.tables import clean_data
 from model.outputs.report import write_report
 from model.outputs.report.race_data import race_anchor, race_key
 
@@ -114,6 +117,9 @@ def write_run(runs: Path, full: bool = True) -> Path:
         "sampler": {},
     }
     (run / "manifest.json").write_text(json.dumps(manifest))
+    # What a fit keeps of the repository's data for its report (model/fit.py keep_inputs).
+    write_snapshot(clean_data(load_raw(REPO / "data" / "raw")), run / "data")
+    shutil.copy(REPO / "analysis" / "claims.toml", run / "claims.toml")
     pd.DataFrame(
         [("max R-hat (rank-normalised)", 1.004, "<= 1.01", True, m) for m in (MAIN, OTHER)],
         columns=["check", "value", "threshold", "passed", "model"],

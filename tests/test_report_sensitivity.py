@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from test_report import RUN_ID, tiny_png, write_repo, write_run
+from test_report import RUN_ID, tiny_png, write_run
 
 from model.evaluation.sensitivity import (
     CLASSICAL_FILE,
@@ -48,7 +48,6 @@ def rendered(tmp_path) -> dict:
     """A fake run with sensitivity tables and figures, rendered."""
     png = tmp_path / "tiny.png"
     tiny_png(png)
-    write_repo(tmp_path)
     runs = tmp_path / "runs"
     run = write_run(runs, RUN_ID, "default", png)
     table, grid, tips = sensitivity_tables()
@@ -90,7 +89,6 @@ def test_a_run_without_sensitivity_tables_has_no_such_section(tmp_path):
     """Runs written before the analysis existed render as before: no section 2c and no findings bullet."""
     png = tmp_path / "tiny.png"
     tiny_png(png)
-    write_repo(tmp_path)
     write_run(tmp_path / "runs", RUN_ID, "default", png)
     (tmp_path / "runs" / "LATEST").write_text(RUN_ID + "\n")
     md, _page = write_report(tmp_path / "runs", tmp_path / "reports", root=tmp_path)

@@ -169,7 +169,9 @@ def modelled_races(cr: pd.DataFrame) -> pd.DataFrame:
     return cr[(size >= 2) & (known >= 1)].sort_values(["date", "district", "race_id", "candidate_id"])
 
 
-def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvidence:
+def money_evidence(
+    raw: dict[str, pd.DataFrame], rows: pd.DataFrame, figures: pd.DataFrame | None = None
+) -> MoneyEvidence:
     """Group reported IE figures into evidence on latent cells for the candidate rows given.
 
     A single-candidate stance gets one evidence row: the plug-in total of its figures (data/README.md);
@@ -177,8 +179,9 @@ def money_evidence(raw: dict[str, pd.DataFrame], rows: pd.DataFrame) -> MoneyEvi
     total, an upper bound if any is 'at most' (the rest exact or approximate), else approximate (_kind). A combined
     or shared figure constrains the sum of its cells: a lower bound when it comes from one committee (others may
     have spent too), else its own bound; one committee's 'at most' bounds nothing (others may have spent more) and
-    is left out."""
-    parts = money_figure_parts(raw["spending"], raw["races"], raw["results"])
+    is left out. figures: the data's money_figure_parts when the caller has them (tables.clean_data), else computed
+    here."""
+    parts = money_figure_parts(raw["spending"], raw["races"], raw["results"]) if figures is None else figures
     keep = set(zip(rows.race_id, rows.candidate_id, strict=True))
     if parts.empty:
         cells = pd.DataFrame(columns=["race_id", "candidate_id", "stance"])
@@ -229,10 +232,14 @@ def _lines(figures: pd.DataFrame) -> str:
 
 
 def vote_share_data(
-    cr: pd.DataFrame, raw: dict[str, pd.DataFrame], terms: tuple[Term, ...] | None = None
+    cr: pd.DataFrame,
+    raw: dict[str, pd.DataFrame],
+    terms: tuple[Term, ...] | None = None,
+    figures: pd.DataFrame | None = None,
 ) -> VoteShareData:
     """Assemble the vote-share model's arrays from candidate_races and the raw tables (terms: the endorsement
-    terms to consider, default those of the raw data's directory)."""
+    terms to consider, default those of the raw data's directory; figures: the data's money_figure_parts, computed
+    here when not given)."""
     rows = modelled_races(cr).reset_index(drop=True)
     # Own committee money per candidate-round (model/dataset/finance.py); only the own-money model reads it.
     # Contributions to a candidate's committee recorded in spending.csv count as own money, never as outside spending.
@@ -244,7 +251,7 @@ def vote_share_data(
     race_idx = rows.race_id.map({r: i for i, r in enumerate(race_ids)}).to_numpy()
     cycles = sorted(int(c) for c in rows.cycle.unique())
     districts = sorted({district_label(d) for d in rows.district}, key=lambda d: (isinstance(d, str), d))
-    money = money_evidence(raw, rows)
+    money = money_evidence(raw, rows, figures)
     cell_of = {tuple(r): i for i, r in enumerate(money.cells[["race_id", "candidate_id", "stance"]].to_numpy())}
     comp_idx, comp_race, comp_share, comp_label = _components(rows, race_idx)
     per_race = rows.drop_duplicates("race_id").set_index("race_id").loc[race_ids]

@@ -194,8 +194,9 @@ def chosen_figures(figures: pd.DataFrame) -> pd.DataFrame:
     return named
 
 
-def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Plug-in IE dollars per candidate-round and stance from single-candidate figures.
+def money_by_candidate_round(fig: pd.DataFrame) -> pd.DataFrame:
+    """Plug-in IE dollars per candidate-round and stance from the single-candidate figures among fig (the
+    money_figure_parts of the data, computed once by the caller).
 
     Rule (documented in data/README.md): per committee take the final figure, else the latest, else the
     largest; a round's total is the larger of any 'all committees' figure and the sum over committees.
@@ -204,7 +205,6 @@ def money_by_candidate_round(spending: pd.DataFrame, races: pd.DataFrame, result
     figures shared by several candidates are counted in n_combined but not split here (the Bayesian
     model treats them as constraints on latent spending)."""
     cols = ["race_id", "candidate_id", *MONEY_COLUMNS]
-    fig = money_figure_parts(spending, races, results)
     if fig.empty:
         return pd.DataFrame(columns=cols)
     out = []

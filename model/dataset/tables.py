@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from model.dataset.counts import choose_counts, vote_shares, votes_cast
-from model.dataset.money import MONEY_COLUMNS, money_by_candidate_round
+from model.dataset.money import MONEY_COLUMNS, money_by_candidate_round, money_figure_parts
 
 # Which of two same-day finance reports to trust: exact over approximate over a lower bound over unstated.
 BOUND_PRECISION = {"exact": 3, "approx": 2, "at_least": 1, "at_most": 1}
@@ -14,10 +16,32 @@ BOUND_PRECISION = {"exact": 3, "approx": 2, "at_least": 1, "at_most": 1}
 ON_CYCLE_FROM = 2020
 
 
-def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per candidate per race-round with share, turnout, endorsements and plug-in money."""
+@dataclass(frozen=True)
+class CleanData:
+    """One pass over validated raw tables: every derived number computed once, for every product to share."""
+
+    raw: dict[str, pd.DataFrame]  # the validated raw tables (dataset/raw.py load_raw)
+    counts: pd.DataFrame  # the count that stands for each candidate (counts.choose_counts), with its source ids
+    figures: pd.DataFrame  # every IE figure and candidate-round it bears on, netted (money.money_figure_parts)
+    cr: pd.DataFrame  # candidate_races
+    h2h: pd.DataFrame  # head_to_head
+
+
+def clean_data(raw: dict[str, pd.DataFrame]) -> CleanData:
+    """The chosen counts, the money figures, candidate_races and head_to_head of validated raw tables, each once."""
+    counts = choose_counts(raw["results"])
+    figures = money_figure_parts(raw["spending"], raw["races"], raw["results"])
+    cr = candidate_races(raw, counts, figures)
+    return CleanData(raw, counts, figures, cr, head_to_head(cr))
+
+
+def candidate_races(
+    t: dict[str, pd.DataFrame], counts: pd.DataFrame | None = None, figures: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per candidate per race-round with share, turnout, endorsements and plug-in money. counts and figures:
+    choose_counts and money_figure_parts of t when the caller has them (clean_data), else computed here."""
     races, results = t["races"], t["results"]
-    counts = vote_shares(choose_counts(results))
+    counts = vote_shares(choose_counts(results) if counts is None else counts)
     df = counts.merge(races.drop(columns=["_row", "source_ids", "notes", "count_status"]), on="race_id")
     df = df.merge(votes_cast(results), on="race_id", how="left")
     df = df.assign(**turnout_columns(df))
@@ -35,7 +59,9 @@ def candidate_races(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
             bool(((e.candidate_id == c) & (e.cycle == y) & e.scope.isin(["cycle", endorsement_scope(rnd)])).any())
             for c, y, rnd in zip(df.candidate_id, df.cycle, df["round"], strict=True)
         ]
-    money = money_by_candidate_round(t["spending"], races, results)
+    if figures is None:
+        figures = money_figure_parts(t["spending"], races, results)
+    money = money_by_candidate_round(figures)
     df = df.merge(money, on=["race_id", "candidate_id"], how="left")
     for col in [c for c in money.columns if c.endswith("_usd")]:
         df[col] = df[col].fillna(0.0).astype(float)  # float even when no spending row exists at all

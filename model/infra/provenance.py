@@ -41,6 +41,11 @@ def raw_data_hash(raw_dir: Path) -> str:
     return file_hash(list(Path(raw_dir).glob("*.csv")))
 
 
+def raw_file_hashes(raw_dir: Path) -> dict[str, str]:
+    """sha256 (first 16 hex) of each CSV file of a raw data directory, by file name: which file changed since a run."""
+    return {p.name: file_hash([p]) for p in sorted(Path(raw_dir).glob("*.csv"))}
+
+
 def code_hash() -> str:
     """sha256 of the model package source (every subpackage too): a change in code means a new run id."""
     return file_hash(list(PACKAGE_DIR.rglob("*.py")))

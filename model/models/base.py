@@ -13,10 +13,21 @@ import pytensor.tensor as pt
 import scipy.sparse as sp
 
 from model.dataset.features import VoteShareData
+from model.dataset.tables import CleanData
 from model.models.points import Effect
 from model.priors import Prior
 
-__all__ = ["BayesModel", "Effect", "Inputs", "draws", "load_inputs", "posterior_draws", "prior_rv", "sparse_matvec"]
+__all__ = [
+    "BayesModel",
+    "Effect",
+    "Inputs",
+    "draws",
+    "inputs_of",
+    "load_inputs",
+    "posterior_draws",
+    "prior_rv",
+    "sparse_matvec",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class Inputs:
     cr: pd.DataFrame | None  # candidate_races: one row per candidate per race-round
     h2h: pd.DataFrame  # head_to_head: one row per race-round with a known top two
     data: VoteShareData  # arrays of the multinomial vote-share models
+    clean: CleanData | None = None  # the one pass over the data these came from (what a run folder keeps)
 
     def __getitem__(self, key: str) -> Any:
         """inputs['data'] as inputs.data (older callers used a dict)."""
@@ -34,17 +46,24 @@ class Inputs:
 
 
 def load_inputs(raw_dir: Path) -> Inputs:
-    """Validated raw tables of raw_dir turned into every model's inputs. The endorsement terms are those of the
-    directory's endorser_terms.csv that endorse a modelled candidate: candidate_races gets a 0/1 column per
-    term and the head-to-head rows a d_<term> difference per term."""
-    from model.dataset.features import vote_share_data, with_term_columns, with_term_differences
+    """Validated raw tables of raw_dir turned into every model's inputs, in one pass over the data (load_raw and
+    tables.clean_data, once each). The endorsement terms are those of the directory's endorser_terms.csv that
+    endorse a modelled candidate: candidate_races gets a 0/1 column per term and the head-to-head rows a d_<term>
+    difference per term."""
     from model.dataset.raw import load_raw
-    from model.dataset.tables import candidate_races, head_to_head
+    from model.dataset.tables import clean_data
 
-    raw = load_raw(raw_dir)
-    data = vote_share_data(candidate_races(raw), raw)
-    cr = with_term_columns(candidate_races(raw), raw, data.terms)
-    return Inputs(raw, cr, with_term_differences(head_to_head(cr), cr, data.terms), data)
+    return inputs_of(clean_data(load_raw(raw_dir)))
+
+
+def inputs_of(clean: CleanData) -> Inputs:
+    """Every model's inputs from one pass over the data (see load_inputs); nothing is recomputed."""
+    from model.dataset.features import vote_share_data, with_term_columns, with_term_differences
+
+    raw = clean.raw
+    data = vote_share_data(clean.cr, raw, figures=clean.figures)
+    cr = with_term_columns(clean.cr, raw, data.terms)
+    return Inputs(raw, cr, with_term_differences(clean.h2h, cr, data.terms), data, clean)
 
 
 def draws(idata, name: str) -> np.ndarray:

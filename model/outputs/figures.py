@@ -14,15 +14,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from model.dataset.terms import load_terms
 from model.inference.diagnostics import user_prior_names
-from model.infra.errors import UserError
 from model.infra.progress import Progress
 from model.models.classical import ESTIMATORS
 from model.models.points import points_effects, references_of, regression_effects
-from model.priors import load_priors, resolve_preset
-
-PRESETS = ("default", "skeptical", "literature")
+from model.priors import PRESETS
 
 
 def _registered() -> dict:
@@ -202,9 +198,8 @@ def win_probability_figure(out: Path, curve: pd.DataFrame, reference_usd: float)
 def prior_predictive_figure(out: Path, result: dict, preset: str, seed: int) -> None:
     """Prior predictive check of one preset (main model): implied winner shares and implied spending effects."""
     main = result["models"][result["main_model"]]
-    try:
-        priors = load_priors(resolve_preset(preset), load_terms(result["raw_dir"]))
-    except UserError:
+    priors = result["presets"][preset]
+    if isinstance(priors, str):
         return  # a preset for another electorate; the prior sweep records why
     check = main.prior_check(result["inputs"], priors, seed)
     if check is None or "beta_support" not in check[2]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
+from model.dataset.snapshot import read_snapshot
 from model.evaluation.claims import (
     CANNOT_TELL,
     CLAIM_TESTS,
@@ -36,9 +35,8 @@ from model.outputs.report.document import (
     load_run,
     main_model,
     other_runs,
-    read_csv_if,
 )
-from model.outputs.report.race_data import RepoData, load_repo_data
+from model.outputs.report.race_data import run_data
 from model.outputs.report.render import render_html, render_markdown, write_public
 from model.outputs.report.sections_findings import section_findings, section_glossary
 from model.outputs.report.sections_literature import section_literature
@@ -86,10 +84,30 @@ __all__ = [
 LAUSD_TITLE = "Outside money and votes in LAUSD school-board races"
 
 
-def bundled_data(run, root: Path) -> bool:
-    """Whether the run fitted the repository's own data/raw (runs without a recorded data_dir did)."""
-    data_dir = run.manifest.get("data_dir")
-    return data_dir is None or (Path(root) / "data" / "raw").resolve() == Path(data_dir).resolve()
+def bundled_data(run) -> bool:
+    """Whether the run fitted the repository's own data (as its manifest says; runs without a data_dir did)."""
+    m = run.manifest
+    return bool(m.get("bundled_data", m.get("data_dir") is None))
+
+
+def data_change(run, data_now: dict[str, str] | None) -> str:
+    """A sentence naming the raw files that differ from those the run fitted ('' when none do, or when either side
+    is unknown): the report's numbers all come from the run folder, so the reader learns that a refit is due."""
+    then = run.manifest.get("data_files")
+    if data_now is None or then is None:
+        return ""
+    changed = [
+        f"`{name}` {'added' if name not in then else 'removed' if name not in data_now else 'changed'}"
+        for name in sorted(set(then) | set(data_now))
+        if then.get(name) != data_now.get(name)
+    ]
+    if not changed:
+        return ""
+    return (
+        f" **The data in `{run.manifest.get('data_dir')}` has changed since this run** ({', '.join(changed)}): every "
+        f"number here, race pages included, is from the run's own copy (data hash `{run.manifest.get('data_hash')}`); "
+        "`make fit` refits on the current data."
+    )
 
 
 def other_data(run) -> list[Block]:
@@ -107,19 +125,21 @@ def other_data(run) -> list[Block]:
     ]
 
 
-def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
-    """Every block of the report for the latest run in runs, with repo inputs read from root; the figures drawn from
-    data when the report is rendered go to figures. Reader first: findings, money, effects, races, skill, claims,
-    limitations; then the machinery in an appendix, and a glossary."""
+def build_blocks(runs: Path, root: Path, figures: Path, data_now: dict[str, str] | None = None) -> list[Block]:
+    """Every block of the report for the latest run in runs, from its run folder alone (root: where `make sbc`
+    leaves its calibration figures); the figures drawn from data when the report is rendered go to figures;
+    data_now: the hash of each file of the run's data directory today, to say whether it changed since the run.
+    Reader first: findings, money, effects, races, skill, claims, limitations; then the machinery in an appendix,
+    and a glossary."""
     run = load_run(latest_run_dir(runs))
     m = run.manifest
-    bundled = bundled_data(run, root)
-    # The repository's clean table, coverage and press claims describe the bundled data; another data directory
-    # is described by the run's own rows.
-    data = read_csv_if(root / "data" / "clean" / "candidate_races.csv") if bundled else pd.DataFrame()
-    claims = load_claims(root / "analysis" / "claims.toml") if bundled else []
-    # Another data directory: no raw tables or sources here, the race pages show the run's rows.
-    repo = load_repo_data(root, data) if bundled else RepoData(data)
+    bundled = bundled_data(run)
+    # The data the run fitted, as its folder keeps it (clean table, sources, counts, money figures, coverage), and
+    # the press claims it copied (bundled data only: they are about the LAUSD races).
+    snap = read_snapshot(run.path)
+    data = snap.cr
+    claims = load_claims(run.path / "claims.toml")
+    repo = run_data(snap)
     ctx = claims_context(run.tables, data, main_model(run))
     results = [(c, assess_claim(c, ctx)) for c in claims]
     checks = (
@@ -131,7 +151,7 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
         Heading(1, "Outside money and votes in school-board races" if not bundled else LAUSD_TITLE),
         Para(
             f"Run `{m.get('run_id', run.path.name)}`, priors `{m.get('priors_preset', '?')}`. IE = independent "
-            f"expenditure: money outside groups spend for or against a candidate.{checks}",
+            f"expenditure: money outside groups spend for or against a candidate.{checks}{data_change(run, data_now)}",
             "meta",
         ),
     ]
@@ -148,7 +168,7 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
         *section_limitations(run, data),
     ]
     appendix = [
-        *(section_data(root, run, data) if bundled else other_data(run)),
+        *(section_data(run, snap.coverage, data_change(run, data_now)) if bundled else other_data(run)),
         *section_models(run),
         *section_diagnostics(run),
         *section_calibration(runs, run, root),
@@ -160,9 +180,12 @@ def build_blocks(runs: Path, root: Path, figures: Path) -> list[Block]:
     return [*title, *reader, *appendix]
 
 
-def write_report(runs: Path, out: Path, root: Path = Path(".")) -> tuple[Path, Path]:
-    """Render report.md and report.html for the latest run in runs into out (atomically); return both paths."""
-    blocks = build_blocks(Path(runs), Path(root), Path(out) / "figures")
+def write_report(
+    runs: Path, out: Path, root: Path = Path("."), data_now: dict[str, str] | None = None
+) -> tuple[Path, Path]:
+    """Render report.md and report.html for the latest run in runs into out (atomically); return both paths.
+    data_now: the hash of each file of the run's data directory today (build_blocks)."""
+    blocks = build_blocks(Path(runs), Path(root), Path(out) / "figures", data_now)
     md, page = Path(out) / "report.md", Path(out) / "report.html"
     write_public(md, render_markdown(blocks, Path(out)))
     write_public(page, render_html(blocks, Path(out)))

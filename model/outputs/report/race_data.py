@@ -1,17 +1,13 @@
-"""The per-race facts the race pages show, gathered from data/clean, data/raw (sources, counts, money figures) and
-the run: pure functions over frames, no rendering."""
+"""The per-race facts the race pages show, from the run folder's copy of the data it used (clean table, sources,
+chosen counts, money figures: model/dataset/snapshot.py): pure functions over frames, no rendering."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from model.dataset.counts import choose_counts
-from model.dataset.money import money_figure_parts
-from model.dataset.raw import load_raw
-from model.infra.errors import UserError
+from model.dataset.snapshot import Snapshot
 from model.infra.fmt import fmt_usd
 from model.outputs.figures import SIDE_GROUP
 
@@ -27,28 +23,25 @@ BOUND_WORDS = {"exact": "", "approx": "about ", "at_least": "at least ", "at_mos
 
 
 @dataclass(frozen=True)
-class RepoData:
-    """The repository's data as the race pages need it: the clean candidate table and the validated raw tables."""
+class RunData:
+    """The data the run used, as its folder keeps it: the clean candidate table, the chosen counts, the money figures
+    (None when the run folder has none: an older run) and the sources."""
 
     cr: pd.DataFrame
-    raw: dict[str, pd.DataFrame] = field(default_factory=dict)
+    counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    figures: pd.DataFrame | None = None
+    source_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def sources(self) -> dict[str, pd.Series]:
         """source_id -> its sources.csv row."""
-        src = self.raw.get("sources", pd.DataFrame())
+        src = self.source_table
         return {r.source_id: r for _, r in src.iterrows()} if not src.empty else {}
 
 
-def load_repo_data(root: Path, cr: pd.DataFrame) -> RepoData:
-    """The clean table and, when data/raw is there and valid, the raw tables (else none: pages show less)."""
-    raw_dir = Path(root) / "data" / "raw"
-    if not (raw_dir / "sources.csv").is_file():
-        return RepoData(cr)
-    try:
-        return RepoData(cr, load_raw(raw_dir))
-    except UserError:
-        return RepoData(cr)  # `make data` reports what is wrong; the report still shows the clean table
+def run_data(snap: Snapshot) -> RunData:
+    """The race pages' data from a run folder's snapshot."""
+    return RunData(snap.cr, snap.counts, snap.figures if snap.has_figures else None, snap.sources)
 
 
 def race_key(race_id: str) -> str:
@@ -93,33 +86,21 @@ def source_links(ids: str | float, sources: dict[str, pd.Series]) -> str:
     return ", ".join(out)
 
 
-def chosen_counts(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The count behind each candidate's share in candidate_races (same rule), with its source ids."""
-    results = raw.get("results", pd.DataFrame())
-    return choose_counts(results) if not results.empty else pd.DataFrame()
-
-
-def money_figures(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def money_figures(figures: pd.DataFrame | None) -> pd.DataFrame:
     """One row per spending figure and race-round it bears on (a figure about two candidates is one row)."""
-    need = ("spending", "races", "results")
-    if any(raw.get(n, pd.DataFrame()).empty for n in need):
+    if figures is None or figures.empty:
         return pd.DataFrame()
-    parts = money_figure_parts(raw["spending"], raw["races"], raw["results"])
-    if parts.empty:
-        return parts
-    return parts.drop_duplicates(["_row", "race_id"]).sort_values(["race_id", "as_of", "_row"])
+    return figures.drop_duplicates(["_row", "race_id"]).sort_values(["race_id", "as_of", "_row"])
 
 
-def floor_sides(raw: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+def floor_sides(figures: pd.DataFrame | None) -> pd.DataFrame | None:
     """(race_id, candidate_id, side) whose plug-in money includes an 'at least' figure, sides as the figure names
-    them; None without raw data."""
-    need = ("spending", "races", "results")
-    if any(raw.get(n, pd.DataFrame()).empty for n in need):
+    them; None when the run folder has no money figures."""
+    if figures is None:
         return None
-    parts = money_figure_parts(raw["spending"], raw["races"], raw["results"])
-    if parts.empty:
+    if figures.empty:
         return pd.DataFrame(columns=["race_id", "candidate_id", "side"])
-    hit = parts[(parts.bound == "at_least") & parts.single]
+    hit = figures[(figures.bound == "at_least") & figures.single]
     return hit.assign(side=hit.side.map(SIDE_GROUP))[["race_id", "candidate_id", "side"]].drop_duplicates()
 
 

@@ -19,7 +19,7 @@ from model.outputs.figures import (
     win_probability_reader_figure,
 )
 from model.outputs.report.document import Block, Figure, Heading, Para, Run, Table, main_model, model_label
-from model.outputs.report.race_data import RepoData, floor_sides
+from model.outputs.report.race_data import RunData, floor_sides
 
 
 def draw(path: Path, paint: Callable[[Path], None]) -> Path:
@@ -31,7 +31,7 @@ def draw(path: Path, paint: Callable[[Path], None]) -> Path:
     return path
 
 
-def rows_shown(run: Run, repo: RepoData) -> pd.DataFrame:
+def rows_shown(run: Run, repo: RunData) -> pd.DataFrame:
     """All candidate-rounds of the dataset (the clean table), else the run's modelled rows."""
     return repo.cr if not repo.cr.empty else run.tables["model_rows"]
 
@@ -39,13 +39,13 @@ def rows_shown(run: Run, repo: RepoData) -> pd.DataFrame:
 MONEY_COLUMNS = ("support_union_usd", "support_charter_usd", "oppose_union_usd", "oppose_charter_usd", "cycle")
 
 
-def section_money(run: Run, repo: RepoData, figures: Path) -> list[Block]:
+def section_money(run: Run, repo: RunData, figures: Path) -> list[Block]:
     """1 Who spent what: outside money by side and election year."""
     rows = rows_shown(run, repo)
     blocks: list[Block] = [Heading(2, "1 Who spent what", "money")]
     if rows.empty or not set(MONEY_COLUMNS) <= set(rows.columns):
         return [*blocks, Para("The data has no money figures by side, so there is no spending picture.")]
-    floors = floor_sides(repo.raw)
+    floors = floor_sides(repo.figures)
     table = money_by_side(rows, floors)
     per_cycle = table.groupby("cycle")[["known", "at_least"]].sum()
     per_cycle["total"] = per_cycle.known + per_cycle.at_least
@@ -119,7 +119,7 @@ def top_two_money(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["race_id", "share_a", "d_log_support", "a_won"])
 
 
-def share_money_blocks(run: Run, repo: RepoData, figures: Path) -> list[Block]:
+def share_money_blocks(run: Run, repo: RunData, figures: Path) -> list[Block]:
     """Vote share against the money gap with the main model's curve (needs beta_support of the main model)."""
     main = main_model(run)
     coefs = run.tables.get("coefficients-bayes", pd.DataFrame())

@@ -10,8 +10,7 @@ from model.evaluation.claims import ClaimResult
 from model.infra.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_usd
 from model.outputs.report.document import Block, Bullets, Figure, Heading, Para, Run, Table, main_model, model_label
 from model.outputs.report.race_data import (
-    RepoData,
-    chosen_counts,
+    RunData,
     figure_about,
     figure_amount,
     floor_sides,
@@ -28,12 +27,12 @@ from model.outputs.report.sections_whatif import run_whatif_table, whatif_round_
 ClaimResults = list[tuple[dict, ClaimResult]]
 
 
-def race_rows(run: Run, repo: RepoData) -> pd.DataFrame:
+def race_rows(run: Run, repo: RunData) -> pd.DataFrame:
     """Every candidate-round to show: the clean table (all races), else the run's modelled rows."""
     return repo.cr if not repo.cr.empty else run.tables["model_rows"]
 
 
-def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]:
+def section_races(run: Run, repo: RunData, claims: ClaimResults) -> list[Block]:
     """3 Race by race: the index table, then a section per race."""
     rows = race_rows(run, repo)
     keys = race_keys(rows)
@@ -52,11 +51,11 @@ def section_races(run: Run, repo: RepoData, claims: ClaimResults) -> list[Block]
             )
             + "the press claims about it, and the sources of every number."
         ),
-        index_table(keys, rows, claims, floor_sides(repo.raw)),
+        index_table(keys, rows, claims, floor_sides(repo.figures)),
         *decomposition_figure_blocks(run),
     ]
-    figures = money_figures(repo.raw)
-    counts = chosen_counts(repo.raw)
+    figures = money_figures(repo.figures)
+    counts = repo.counts
     for key, race_ids in keys.items():
         blocks += race_section(run, repo, key, race_ids, rows, figures, counts, claims, draws)
     return [*blocks, *whatif_script_blocks(draws)]
@@ -136,7 +135,7 @@ def index_table(
 
 def race_section(
     run: Run,
-    repo: RepoData,
+    repo: RunData,
     key: str,
     race_ids: list[str],
     rows: pd.DataFrame,
@@ -194,7 +193,7 @@ def source_line(sid: str, sources: dict[str, pd.Series]) -> str:
 
 def round_blocks(run: Run, rid: str, rows: pd.DataFrame, raw: tuple, used: list[str]) -> list[Block]:
     """One round: results with fitted shares and money by side, the money figures, counterfactuals, decomposition.
-    raw: (money figures, chosen counts, sources) from data/raw; used collects the source ids shown."""
+    raw: (money figures, chosen counts, sources) from the run folder; used collects the source ids shown."""
     figures, counts, sources = raw
     mine = rows[rows.race_id == rid].sort_values("vote_share", ascending=False, na_position="last")
     status = str(mine.count_status.iloc[0]) if "count_status" in mine and len(mine) else ""

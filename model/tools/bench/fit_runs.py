@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from model.infra.paths import REPO_ROOT
+from model.priors import DEFAULT_PRIORS
 from model.tools.bench.settings import ITERATE, MODELS, TARGETS_S
 from model.tools.bench.timing import load_average
 
@@ -50,13 +51,12 @@ def _latest_run(runs: Path) -> str:
 
 
 def edited_preset(src: Path, dest: Path, sigma: str) -> Path:
-    """A copy of the default preset with one value changed (beta_support's prior sd), as a user would edit it."""
-    text = (src / "analysis" / "priors" / "default.toml").read_text()
-    head, tail = text.split("[beta_support]", 1)
-    edited = head + "[beta_support]" + tail.replace("sigma = 0.2", f"sigma = {sigma}", 1)
-    if edited == text:
-        raise RuntimeError("default.toml no longer has [beta_support] sigma = 0.2: update the bench's edit")
-    dest.write_text(edited)
+    """A priors file that changes one value (beta_support's prior sd) and keeps every other default, as a user's
+    copy would: written from the code's defaults (model/priors.py), never by editing default.toml's text. src: the
+    benchmark's copy of the repository (its presets are not read)."""
+    p = DEFAULT_PRIORS["beta_support"]
+    params = {**p.params, "sigma": float(sigma)}
+    dest.write_text("[beta_support]\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items()))
     return dest
 
 
