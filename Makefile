@@ -103,7 +103,7 @@ browser: ## install headless Chromium (Debian package) for the report test, if m
 test: $(VENV)/.installed browser ## fast test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow" --durations=15
 
-test-slow: $(VENV)/.installed ## slow checks: SBC of every model (100 sims), a real fit killed by fault injection (about 5 min)
+test-slow: $(VENV)/.installed ## slow checks: SBC (100 sims), recovery (100 datasets), a killed fit, the default strict fit, main-model determinism
 	$(PY) -m pytest -q -m slow
 
 # The approximate held-out numbers against exact refits of every fold, date and preset (exit 1 beyond tolerance;
