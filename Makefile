@@ -75,14 +75,14 @@ FIT_DEPS := $(VENV)/.installed $(if $(filter data/raw,$(DATA)),$(CLEAN)/.built)
 
 # A failed strict check (exit 1) still renders the report, which carries a warning banner, then exits 1; a user
 # error (exit 2: bad data, a misspelled prior) writes nothing.
-fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n, DRAWS=n)
+fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco forecast sweep unknown"; PRIORS=default|skeptical|literature|file.toml, DATA=dir, WORKERS=n, DRAWS=n)
 	@status=0; $(PY) -m model fit --raw $(DATA) --priors $(PRIORS) --seed $(SEED) --runs $(RUNS) $(OUT_ARGS) \
 	  $(STRICT) $(if $(MODELS),--models $(MODELS)) $(if $(SKIP),--skip $(SKIP)) $(if $(DRAWS),--draws $(DRAWS)) \
 	  $(PARALLEL) $(FIT_ARGS) || status=$$?; \
 	  if [ $$status -le 1 ]; then $(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS)) || exit $$?; fi; exit $$status
 
 iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
-	$(MAKE) fit MODELS=main SKIP="loco forecast sweep"
+	$(MAKE) fit MODELS=main SKIP="loco forecast sweep unknown"
 
 report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
 	$(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS))

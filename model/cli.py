@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=[],
         metavar="STEP",
-        help="leave out secondary steps: loco (leave one cycle out), forecast (runoff forecast), sweep (prior sweep)",
+        help="leave out secondary steps: loco (leave one cycle out), forecast (runoff forecast), sweep (prior sweep), "
+        "unknown (the refit without money rows of unknown kind)",
     )
     add_arguments(f)
     r = sub.add_parser("report", help="render reports/report.md and report.html from the latest run (never refits)")

@@ -25,6 +25,7 @@ import pymc as pm
 from model import models
 from model.dataset.snapshot import SNAPSHOT_DIR, write_snapshot
 from model.dataset.terms import load_terms
+from model.evaluation.data_sensitivity import unknown_money_sensitivity
 from model.evaluation.loo import loo_comparison
 from model.evaluation.sensitivity import write_sensitivity
 from model.evaluation.skill import CALIBRATED, leave_one_cycle_out, loco_unavailable, runoff_forecast
@@ -46,8 +47,8 @@ from model.infra.provenance import (
     raw_file_hashes,
 )
 from model.models import classical
-from model.models.base import BayesModel, Inputs, draws, load_inputs, posterior_draws
-from model.models.points import FALLBACK_REFERENCE_USD, points_effects
+from model.models.base import BayesModel, Inputs, load_inputs, model_effects, posterior_draws
+from model.models.points import FALLBACK_REFERENCE_USD
 from model.outputs.figures import calibration_figure, write_figures
 from model.outputs.figures_sensitivity import sensitivity_figures
 from model.priors import PRESETS, Prior, preset_priors, priors_as_dict, priors_hash, read_priors, resolve_preset
@@ -77,6 +78,7 @@ SKIPPABLE = {
     "loco": "leave_one_cycle_out",
     "forecast": "runoff_forecast",
     "sweep": "prior_sweep",
+    "unknown": "unknown_money_sensitivity",
 }
 
 
@@ -110,7 +112,7 @@ def fit_models(
     rng = np.random.default_rng(seed)
     out: dict = {"inputs": inputs, "cr": inputs.cr, "h2h": inputs.h2h, "data": inputs.data}
     out.update(idata={}, checks={}, wall_s={}, skipped={}, models={}, names=names)
-    out.update(raw_dir=raw_dir, priors=priors, secondary=secondary_settings(settings))
+    out.update(raw_dir=raw_dir, priors=priors, settings=settings, secondary=secondary_settings(settings))
     out["presets"] = preset_priors(load_terms(raw_dir))  # each read once: the prior sweep and the prior figures
     chosen = models.bayesian(names)
     for k, (position, model) in enumerate(chosen, start=1):
@@ -157,17 +159,6 @@ def bayes_table(idata_by_model: dict) -> pd.DataFrame:
         s = s.rename(columns={s.columns[2]: "lo90", s.columns[3]: "hi90"})
         frames.append(s.assign(model=name).rename_axis("term").reset_index())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["term", "model"])
-
-
-def model_effects(
-    model: BayesModel, idata, inputs: Inputs, reference_usd: float | dict[str, float], label: str | None = None
-):
-    """A fitted model's named effects in points of share (label: the 'model' column, default its name), each money
-    effect from its channel's reference (money_references); terms the data cannot inform are left out."""
-    uninformed = model.uninformed(inputs)
-    specs = tuple(e for e in model.effects(inputs) if e.parameter not in uninformed)
-    beta = {e.parameter: draws(idata, e.parameter) for e in specs if e.parameter in idata.posterior}
-    return points_effects(beta, reference_usd, label or model.name, specs)
 
 
 def uninformed_terms(result: dict) -> dict[str, str]:
@@ -447,6 +438,16 @@ def write_run(out: Path, result: dict, seed: int) -> bool:
     if main is not None and result.get("prior_sweep", True):
         prior_sweep(result, references, seed).to_csv(out / "effects-by-prior.csv", index=False)
     result["wall_s"]["prior_sweep"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    if main is not None and result.get("unknown_money_sensitivity", True):
+        print("  refitting the main model without the money rows of unknown kind", file=sys.stderr, flush=True)
+        effects_dropped, changes = unknown_money_sensitivity(
+            fitted[main], result["idata"][main], inputs, result["priors"], references, seed + 60, result["settings"]
+        )
+        if len(effects_dropped):
+            effects_dropped.to_csv(out / "effects-without-unknown-money.csv", index=False)
+            changes.to_csv(out / "money-without-unknown-rows.csv", index=False)
+    result["wall_s"]["unknown_money_sensitivity"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     write_figures(out / "figures", result)
     result["wall_s"]["figures"] = round(time.perf_counter() - t0, 2)

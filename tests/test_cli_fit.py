@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from model import models
@@ -70,6 +71,11 @@ def test_report_renders_from_the_run_without_refitting(quick_run, capsys):
     assert main(["report", "--runs", str(tmp / "runs"), "--out", str(tmp / "reports")]) == 0
     html = (tmp / "reports" / "report.html").read_text()
     assert "data:image/png;base64," in html and "Press claims" in html
+    # The data appendix shows the main model refitted without the money rows of unknown kind, beside the fit.
+    run = tmp / "runs" / (tmp / "runs" / "LATEST").read_text().strip()
+    table = pd.read_csv(run / "effects-without-unknown-money.csv")
+    assert table.rows_dropped.eq(7).all() and {"mean_pp", "mean_pp_dropped", "shift_pp"} <= set(table)
+    assert "Money whose kind no source states" in html and "7 money rows of <code>spending.csv</code>" in html
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 from model import models
 from model.dataset.finance import own_money_by_round
 from model.dataset.money import net_bound
-from model.fit import SamplerSettings, model_effects, sample
-from model.models.base import draws, load_inputs
+from model.fit import SamplerSettings, sample
+from model.models.base import draws, load_inputs, model_effects
 from model.models.own_money import own_cells, own_evidence, simulate_own_figures
 from model.priors import load_priors
 

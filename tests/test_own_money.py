@@ -16,8 +16,8 @@ import pytest
 from model import models
 from model.cli import main
 from model.dataset.finance import own_money_by_round
-from model.fit import SamplerSettings, model_effects, sample
-from model.models.base import load_inputs
+from model.fit import SamplerSettings, sample
+from model.models.base import load_inputs, model_effects
 from model.models.carryover import carryover_data
 from model.models.own_money import log_own, own_cells, own_change, own_evidence, simulate_own_figures
 from model.priors import PRESET_DIR, load_priors
@@ -197,7 +197,7 @@ def test_the_own_money_example_fits_with_fit_data_and_reports_its_own_money_effe
     reason, the own-money effect is in effects.csv and in the report."""
     runs, reports = tmp_path / "runs", tmp_path / "reports"
     args = ["fit", "--raw", str(EXAMPLE), "--runs", str(runs), "--figures", str(tmp_path / "figures")]
-    quick = ["--draws", "100", "--tune", "100", "--chains", "2", "--skip", "loco", "forecast", "sweep"]
+    quick = ["--draws", "100", "--tune", "100", "--chains", "2", "--skip", "loco", "forecast", "sweep", "unknown"]
     assert main([*args, *quick, "--models", NAME, "vote_share_latent"]) == 0
     assert main(["report", "--runs", str(runs), "--out", str(reports)]) == 0
     run = runs / (runs / "LATEST").read_text().strip()

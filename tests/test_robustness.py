@@ -560,7 +560,20 @@ def fit_args(raw: Path, tmp: Path, seed: int) -> list[str]:
     steps, which write nothing the swap treats differently."""
     return [
         *("fit", "--raw", str(raw), "--seed", str(seed), "--runs", str(tmp / "runs"), "--figures", str(tmp / "figs")),
-        *("--draws", "100", "--tune", "100", "--chains", "2", "--refit", "--skip", "loco", "forecast", "sweep"),
+        *(
+            "--draws",
+            "100",
+            "--tune",
+            "100",
+            "--chains",
+            "2",
+            "--refit",
+            "--skip",
+            "loco",
+            "forecast",
+            "sweep",
+            "unknown",
+        ),
     ]
 
 

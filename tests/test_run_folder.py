@@ -20,7 +20,21 @@ from model.outputs.report.race_data import figure_amount
 from model.priors import PRESETS, resolve_preset
 
 REPO = Path(__file__).resolve().parents[1]
-QUICK = ["--models", "main", "--skip", "loco", "forecast", "sweep", "--draws", "50", "--tune", "50", "--chains", "2"]
+QUICK = [
+    "--models",
+    "main",
+    "--skip",
+    "loco",
+    "forecast",
+    "sweep",
+    "unknown",
+    "--draws",
+    "50",
+    "--tune",
+    "50",
+    "--chains",
+    "2",
+]
 # The dataset layer's passes: validation, the count choice, the money-figure rule (with its netting), the clean table.
 COUNTED = {
     "load_raw": "dataset/raw.py",

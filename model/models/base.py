@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from model.dataset.features import VoteShareData
 from model.dataset.tables import CleanData
-from model.models.points import Effect
+from model.models.points import Effect, points_effects
 from model.priors import Prior
 
 __all__ = [
@@ -260,3 +260,14 @@ def sparse_matvec(matrix: sp.sparray | sp.spmatrix, vec: pt.TensorVariable) -> p
     coo = sp.coo_array(matrix)
     products = pt.as_tensor(coo.data.astype(float)) * vec[coo.col]
     return pt.inc_subtensor(pt.zeros(coo.shape[0])[coo.row], products)
+
+
+def model_effects(
+    model: BayesModel, idata, inputs: Inputs, reference_usd: float | dict[str, float], label: str | None = None
+):
+    """A fitted model's named effects in points of share (label: the 'model' column, default its name), each money
+    effect from its channel's reference (money_references); terms the data cannot inform are left out."""
+    uninformed = model.uninformed(inputs)
+    specs = tuple(e for e in model.effects(inputs) if e.parameter not in uninformed)
+    beta = {e.parameter: draws(idata, e.parameter) for e in specs if e.parameter in idata.posterior}
+    return points_effects(beta, reference_usd, label or model.name, specs)

@@ -150,6 +150,9 @@ def load_run(run_dir: Path) -> Run:
         # How each held-out fold, forecast date and prior preset was computed (PSIS or refit, with k-hat).
         "loco-folds",
         "runoff-forecast-dates",
+        # The main model refitted without the money rows of unknown kind (data appendix).
+        "effects-without-unknown-money",
+        "money-without-unknown-rows",
     )
     tables = {n: read_csv_if(run_dir / f"{n}.csv") for n in (*names, *extra)}
     records_models = "models" in manifest

@@ -64,6 +64,7 @@ def section_data(run: Run, coverage: str | None, change: str) -> list[Block]:
                 f"{', '.join(used) or 'none'}. Their shares may move slightly when the count is certified."
             )
         )
+    blocks += unknown_money_blocks(run)
     snapshot = f"`{run.path.name}/data/` (hash `{run.manifest.get('data_snapshot_hash', '?')}`)"
     now = change.strip() or "The repository's data is the data the run fitted."
     blocks.append(
@@ -72,6 +73,43 @@ def section_data(run: Run, coverage: str | None, change: str) -> list[Block]:
         )
     )
     return blocks
+
+
+def unknown_money_blocks(run: Run) -> list[Block]:
+    """How the main model's effects move when the money rows of unknown kind are left out (a refit at fit time)."""
+    table = run.tables.get("effects-without-unknown-money", pd.DataFrame())
+    skipped = run.manifest.get("skipped", {}).get("unknown_money_sensitivity")
+    head = Heading(3, "Money whose kind no source states", "unknown-money")
+    if table.empty:
+        return [head, Para(f"Not computed in this run: {skipped}.")] if skipped else []
+    first = table.iloc[0]
+    checks = (
+        "its sampler checks passed"
+        if bool(first.checks_passed)
+        else f"**its sampler checks failed** (max R-hat {first.max_rhat:.3f}, min bulk ESS {first.min_ess_bulk:.0f}), "
+        "so shifts smaller than its intervals' uncertainty mean nothing"
+    )
+    biggest = table.loc[table.shift_pp.abs().idxmax()]
+    rows = [
+        (r.effect, f"{r.mean_pp:+.2f} [{r.lo_pp:+.2f}, {r.hi_pp:+.2f}]",
+         f"{r.mean_pp_dropped:+.2f} [{r.lo_pp_dropped:+.2f}, {r.hi_pp_dropped:+.2f}]", f"{r.shift_pp:+.2f}")
+        for r in table.itertuples()
+    ]  # fmt: skip
+    changes = run.tables.get("money-without-unknown-rows", pd.DataFrame())
+    moved = "; ".join(
+        f"{r.race_id} {r.name} ({r.money}): ${r.usd:,.0f} to ${r.usd_dropped:,.0f}" for r in changes.itertuples()
+    )
+    return [
+        head,
+        Para(
+            f"{int(first.rows_dropped)} money rows of `spending.csv` are of unknown kind: the source does not say "
+            "whether the money was spent independently or given to the candidate's committee. The models read them "
+            f"as independent spending, as printed. Refitted without them ({first.model}, same priors, seed and "
+            f"settings; {checks}), the largest shift of an effect is {biggest.shift_pp:+.2f} points "
+            f"({biggest.effect}). Plug-in money that changes: {moved or 'none'}."
+        ),
+        Table(("effect", "all rows: mean [90 %]", "unknown rows dropped", "shift"), tuple(rows)),
+    ]
 
 
 def term_meanings(manifest: dict) -> dict[str, str]:
