@@ -20,7 +20,7 @@ from model import models
 from model.dataset.features import MoneyEvidence, VoteShareData
 from model.evaluation import skill
 from model.inference import diagnostics
-from model.models.base import posterior_draws
+from model.models.base import load_inputs, posterior_draws
 from model.models.dirichlet import p_first
 from model.models.head_to_head import BASE_PRIORS, BASE_TERMS, head_to_head_columns
 from model.models.scenarios import counterfactuals
@@ -388,6 +388,7 @@ def test_strict_gate_exits_1_exactly_when_a_diagnostic_failed(passed, tmp_path, 
         return passed
 
     fake = {"wall_s": {}, "main_model": None, "names": None, "skipped": {}, "data": SimpleNamespace(terms=())}
+    fake.update(inputs=load_inputs(RAW), raw_dir=RAW)  # the run folder keeps a copy of the data the fit read
     monkeypatch.setattr(fit, "fit_models", lambda *args: fake)
     monkeypatch.setattr(fit, "write_run", write_run)
     args = ["fit", "--raw", str(RAW), "--runs", str(tmp_path / "runs"), "--figures", str(tmp_path / "figures")]

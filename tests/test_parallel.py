@@ -14,6 +14,7 @@ import pytest
 
 from model import models
 from model.cli import main
+from model.dataset.terms import load_terms
 from model.evaluation.sbc import main as sbc_main
 from model.evaluation.sbc import run_sbc
 from model.evaluation.skill import leave_one_cycle_out, runoff_forecast
@@ -22,7 +23,7 @@ from model.inference.sampling import SamplerSettings, sample
 from model.infra import parallel
 from model.infra.errors import UserError
 from model.models.base import load_inputs
-from model.priors import DEFAULT_PRIORS
+from model.priors import DEFAULT_PRIORS, preset_priors
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 FEW = SamplerSettings(chains=1, draws=20, tune=20)  # plumbing, not inference: the numbers only need to repeat
@@ -84,6 +85,7 @@ def test_parallel_prior_sweep_gives_the_serial_effects(inputs):
     this_run = sample(spec.build(inputs, DEFAULT_PRIORS), 3, FEW, progress=False)
     result = {"main_model": CHEAP, "models": {CHEAP: spec}, "idata": {CHEAP: this_run}, "inputs": inputs}
     result.update(priors_name="default", priors=DEFAULT_PRIORS, raw_dir=RAW, skipped={}, secondary=FEW)
+    result["presets"] = preset_priors(load_terms(RAW))  # as fit_models reads them, once per run
     reference = reference_usd(inputs.cr)
 
     def sweep(seed: int, workers: int) -> pd.DataFrame:

@@ -463,7 +463,7 @@ def test_data_build_killed_at_each_step_leaves_or_restores_whole_outputs(
     assert not [k for k in after if k.startswith(".")], "a journal, staging directory or temp file was left"
 
 
-# A `model fit` whose sampling and table writing are replaced by a one-file stand-in: the run-directory
+# A `model fit` whose sampling, table writing and data copy are replaced by a one-file stand-in: the run-directory
 # bookkeeping (staging, manifest, swap, LATEST) is the real code, and it takes seconds instead of minutes.
 FAKE_FIT = """
 import sys
@@ -477,6 +477,7 @@ def write_run(out, result, seed):
     (out / "table.csv").write_text(f"seed {seed} {sys.argv[4]}")
     return True
 fit.fit_models, fit.write_run = fit_models, write_run
+fit.keep_inputs = lambda out, result, priors_path: {}
 fit.run_fit(Path(sys.argv[1]), "default", int(sys.argv[3]), Path(sys.argv[2]), reuse=False)
 """
 
@@ -498,6 +499,7 @@ def fake_fit_here(monkeypatch, runs: Path, seed: int, tag: str) -> None:
     }
     monkeypatch.setattr(fit, "fit_models", lambda *args: fake)
     monkeypatch.setattr(fit, "write_run", write_run)
+    monkeypatch.setattr(fit, "keep_inputs", lambda out, result, priors_path: {})
     fit.run_fit(RAW, "default", seed, runs, reuse=False)
 
 
