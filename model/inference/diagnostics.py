@@ -55,21 +55,29 @@ def prior_sensitivity(idata, var_names: list[str], likelihood_var: str) -> pd.Da
     return table.rename_axis("parameter").reset_index()
 
 
-def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
-    """One row per check: value, threshold, pass/fail and where the worst value is (R-hat and ESS: the worst
-    parameter over every element of var_names; E-BFMI: the worst chain), so a failed gate can say what failed."""
+def sampler_checks(idata, var_names: list[str]) -> list[tuple]:
+    """The gated sampler checks (R-hat, bulk and tail ESS, divergences, E-BFMI) as (check, value, threshold,
+    passed, where) rows: the worst parameter over every element of var_names, the worst chain."""
     summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(idata.sample_stats["diverging"].sum())
     bfmi = np.asarray(az.bfmi(idata)["energy"].to_numpy()).ravel()
-    loo = compute_loo(idata, loo_var)
-    max_k = float(np.max(loo.pareto_k))
     rhat, bulk, tail = summary["r_hat"], summary["ess_bulk"], summary["ess_tail"]
-    rows = [
+    return [
         ("max R-hat (rank-normalised)", float(rhat.max()), f"<= {RHAT_MAX}", rhat.max() <= RHAT_MAX, rhat.idxmax()),
         ("min bulk ESS", float(bulk.min()), f">= {ESS_MIN}", bulk.min() >= ESS_MIN, bulk.idxmin()),
         ("min tail ESS", float(tail.min()), f">= {ESS_MIN}", tail.min() >= ESS_MIN, tail.idxmin()),
         ("divergences", divergences, f"<= {DIVERGENCES_MAX}", divergences <= DIVERGENCES_MAX, ""),
         ("min E-BFMI", float(bfmi.min()), f">= {EBFMI_MIN}", bfmi.min() >= EBFMI_MIN, f"chain {int(bfmi.argmin())}"),
+    ]
+
+
+def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
+    """One row per check: value, threshold, pass/fail and where the worst value is (R-hat and ESS: the worst
+    parameter over every element of var_names; E-BFMI: the worst chain), so a failed gate can say what failed."""
+    loo = compute_loo(idata, loo_var)
+    max_k = float(np.max(loo.pareto_k))
+    rows = [
+        *sampler_checks(idata, var_names),
         # Pareto-k is reported, not gated: a high k flags an influential race, not a failed fit.
         ("max Pareto k (LOO)", max_k, f"<= {PARETO_K_MAX} (shown, not gated)", True, ""),
     ]
