@@ -461,3 +461,13 @@ def test_run_with_a_missing_column_is_rejected_in_one_line(report, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert "effects.csv lacks column(s) p_positive" in err and "\n" not in err
+
+
+def test_sampler_line_names_each_models_own_draws_when_the_user_set_none():
+    """A default fit samples each model with its own draw count; the report says which, never 'None draws'."""
+    from model.outputs.report.sections_setup import draws_text
+
+    models = {"a": {"kind": "bayes", "draws": 3000}, "b": {"kind": "bayes", "draws": 2000}, "c": {"kind": "classical"}}
+    assert draws_text({"sampler": {"draws": None}, "models": models}) == "draws per model (a 3000, b 2000)"
+    assert draws_text({"sampler": {"draws": 500}, "models": models}) == "500 draws"
+    assert "None" not in draws_text({"sampler": {"draws": None}})

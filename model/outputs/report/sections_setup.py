@@ -112,6 +112,17 @@ def unknown_money_blocks(run: Run) -> list[Block]:
     ]
 
 
+def draws_text(manifest: dict) -> str:
+    """The draws per chain: the user's number for every model, else each fitted model's own."""
+    drawn = manifest.get("sampler", {}).get("draws")
+    if drawn is not None:
+        return f"{drawn} draws"
+    own = {n: e["draws"] for n, e in manifest.get("models", {}).items() if "draws" in e}
+    if not own:
+        return "each model's own number of draws"
+    return "draws per model (" + ", ".join(f"{n} {d}" for n, d in own.items()) + ")"
+
+
 def term_meanings(manifest: dict) -> dict[str, str]:
     """Meanings of the endorsement-term priors named by the run's data (endorser_terms.csv)."""
     out = {}
@@ -241,7 +252,7 @@ def section_models(run: Run) -> list[Block]:
         *terms_note(m),
         Para(
             f"Sampler: {sampler.get('sampler', '?')}, {sampler.get('chains', '?')} chains × "
-            f"{sampler.get('draws', '?')} draws after {sampler.get('tune', '?')} tuning steps, target acceptance "
+            f"{draws_text(m)} after {sampler.get('tune', '?')} tuning steps, target acceptance "
             f"{sampler.get('target_accept', '?')}; seed {m.get('seed', '?')}. Wall time: {wall or '?'}. "
             f"Run `{m.get('run_id', run.path.name)}`, git commit `{str(m.get('git_commit', '?'))[:12]}`, "
             f"data hash `{m.get('data_hash', '?')}`. Packages: {packages or '?'}; requirements.lock "
