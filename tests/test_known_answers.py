@@ -338,6 +338,28 @@ def test_each_gated_check_fails_on_draws_built_to_fail_it(bad, check):
     assert not table.passed.all()
 
 
+def test_what_a_fit_cost_is_shown_per_fit_and_never_gated():
+    """Leapfrog steps per draw and the adapted step size (issue 21: the geometry's cost, for every fit)."""
+    base = fake_fit(np.random.default_rng(0))
+    steps = np.full((4, 1000), 7)
+    steps[2, 5] = 31
+    step_size = np.repeat([[0.1], [0.2], [0.3], [0.4]], 1000, axis=1)
+    stats_ = {k: base.sample_stats[k].to_numpy() for k in ("diverging", "energy")}
+    fit = az.from_dict(
+        {
+            "posterior": {"beta_x": base.posterior["beta_x"].to_numpy()},
+            "sample_stats": {**stats_, "n_steps": steps, "step_size": step_size},
+            "log_likelihood": {"y": base.log_likelihood["y"].to_numpy()},
+        }
+    )
+    table = diagnostics.check_table(fit, ["beta_x"], "y")
+    cost = row(table, "leapfrog steps per draw")
+    assert cost.value == pytest.approx(7 + 24 / 4000) and cost.passed and cost["where"] == "max 31"
+    size = row(table, "step size")
+    assert size.value == pytest.approx(0.25) and size.passed and size["where"] == "0.1-0.4"
+    assert table.passed.all()
+
+
 def test_a_high_pareto_k_is_shown_but_not_gated():
     table = diagnostics.check_table(fake_fit(np.random.default_rng(0), outlier=True), ["beta_x"], "y")
     k = row(table, "max Pareto k")

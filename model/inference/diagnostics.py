@@ -22,6 +22,7 @@ PARETO_K_MAX = 0.7
 # Kallioinen et al. (2024), "Detecting and diagnosing prior and likelihood sensitivity with power-scaling":
 # a cumulative Jensen-Shannon distance above 0.05 flags sensitivity to the prior.
 PSENSE_MAX = 0.05
+COST_SHOWN = "(cost, shown)"
 
 
 def user_prior_names(idata) -> list[str]:
@@ -71,6 +72,21 @@ def sampler_checks(idata, var_names: list[str]) -> list[tuple]:
     ]
 
 
+def sampler_cost(idata) -> list[tuple]:
+    """What a fit cost, shown and not gated: mean leapfrog steps (gradients) per draw, and the adapted step size
+    (mean over chains); long trajectories at a small step size point to a hard geometry, not a slow gradient."""
+    stats = idata.sample_stats
+    rows = []
+    if "n_steps" in stats:
+        steps = float(stats["n_steps"].mean())
+        rows.append(("leapfrog steps per draw (mean)", steps, COST_SHOWN, True, f"max {int(stats['n_steps'].max())}"))
+    if "step_size" in stats:
+        sizes = stats["step_size"].mean(dim="draw").to_numpy()
+        spread = f"{sizes.min():.3g}-{sizes.max():.3g}"
+        rows.append(("step size (mean over chains)", float(sizes.mean()), COST_SHOWN, True, spread))
+    return rows
+
+
 def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
     """One row per check: value, threshold, pass/fail and where the worst value is (R-hat and ESS: the worst
     parameter over every element of var_names; E-BFMI: the worst chain), so a failed gate can say what failed."""
@@ -80,6 +96,7 @@ def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
         *sampler_checks(idata, var_names),
         # Pareto-k is reported, not gated: a high k flags an influential race, not a failed fit.
         ("max Pareto k (LOO)", max_k, f"<= {PARETO_K_MAX} (shown, not gated)", True, ""),
+        *sampler_cost(idata),
     ]
     betas = [v for v in var_names if v.startswith("beta_") and not v.endswith("_cycle")]
     if "log_prior" in idata.children and betas:

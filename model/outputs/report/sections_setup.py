@@ -265,6 +265,8 @@ def check_status(value: float, threshold: str, passed: bool) -> str:
     """'pass', 'FAIL', or 'above threshold (not gated)' for a diagnostic shown but not gated."""
     if not passed:
         return "FAIL"
+    if not re.match(r"\s*[<>]=", str(threshold)):
+        return ""  # a quantity shown for the reader (what the fit cost), with no threshold to meet
     match = re.match(r"\s*([<>]=)\s*([-\d.eE+]+)", str(threshold))
     if match and np.isfinite(value):
         bound = float(match.group(2))
