@@ -392,7 +392,7 @@ def models_manifest(result: dict) -> dict[str, dict]:
         out[name]["status"] = "skipped" if reason else "fitted"
         if reason:
             out[name]["reason"] = reason
-        if name in result["idata"]:  # its own draw count per chain (BayesModel.draws unless the user set one)
+        if name in result.get("idata", {}):  # its own draw count per chain (BayesModel.draws unless the user set one)
             out[name]["draws"] = int(result["idata"][name].posterior.sizes["draw"])
     return out
 
