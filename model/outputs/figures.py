@@ -395,7 +395,10 @@ def money_by_side_figure(path: Path, cr: pd.DataFrame, floors: pd.DataFrame | No
     totals = table.groupby("cycle")[["known", "at_least"]].sum().reindex(cycles)
     for xi, (known, floor) in zip(x, totals.itertuples(index=False), strict=True):
         total = known + floor
-        label = "none\nrecorded" if total == 0 else f"{'≥ ' if floor > 0 else ''}${total / 1e6:.1f}M"
+        # "≥" on its own line: one-line labels of neighbouring tall bars ran into each other (2022 and 2024).
+        # "none" alone: "none recorded" of neighbouring empty years ran together (2005-2007).
+        amount = f"${total / 1e3:.0f}k" if total < 1e5 else f"${total / 1e6:.1f}M"
+        label = "none" if total == 0 else f"{'≥' + chr(10) if floor > 0 else ''}{amount}"
         ax.annotate(
             label,
             (xi, (known + floor) / 1e6),
@@ -407,7 +410,7 @@ def money_by_side_figure(path: Path, cr: pd.DataFrame, floors: pd.DataFrame | No
         )
     ax.set_xticks(x, [str(c) for c in cycles])
     ax.set_ylabel("outside money (IE), $ millions")
-    ax.set_ylim(0, bottom.max() * 1.12 + 0.1)
+    ax.set_ylim(0, bottom.max() * 1.2 + 0.1)
     ax.set_title("Outside money for and against LAUSD board candidates, by side and election year")
     handles, labels = ax.get_legend_handles_labels()
     handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", hatch="///", edgecolor="black"))
