@@ -125,8 +125,7 @@ def fit_models(
         t0 = time.perf_counter()
         idata = fit_one(model, position, inputs, priors, seed, settings, rng, progress)
         out["wall_s"][model.name] = round(time.perf_counter() - t0, 2)
-        gated = [v for v in idata.posterior.data_vars if any(v.startswith(g) for g in model.gated)]
-        out["checks"][model.name] = check_table(idata, gated, model.loo_var).assign(model=model.name)
+        out["checks"][model.name] = check_table(idata, model.gated_vars(idata), model.loo_var).assign(model=model.name)
         out["idata"][model.name] = idata
         out["models"][model.name] = model
         print(f"  {model.name}: {out['wall_s'][model.name]} s", file=sys.stderr)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from model.dataset.tables import CleanData, clean_data
-from model.inference.diagnostics import sampler_checks
+from model.inference.diagnostics import CHECK_COLUMNS, sampler_checks
 from model.inference.sampling import SamplerSettings, for_model, sample
 from model.models.base import BayesModel, Inputs, inputs_of, model_effects
 from model.priors import Prior
@@ -82,10 +82,8 @@ def unknown_money_sensitivity(
         return pd.DataFrame(columns=EFFECT_COLUMNS), pd.DataFrame()
     alt = inputs_of(dropped)
     fit = sample(model.build(alt, priors), seed, for_model(settings, model.draws), progress=False)
-    gated = [v for v in fit.posterior.data_vars if any(v.startswith(g) for g in model.gated)]
     # The sampler checks only: the refit has no pointwise likelihood group (it is not compared by LOO).
-    checks = pd.DataFrame(sampler_checks(fit, gated), columns=["check", "value", "threshold", "passed", "where"])
-    checks = checks.set_index("check")
+    checks = pd.DataFrame(sampler_checks(fit, model.gated_vars(fit)), columns=CHECK_COLUMNS).set_index("check")
     # The same references both ways, so that a shift is the model's, not the reference amount's.
     before = model_effects(model, idata, inputs, references)
     after = model_effects(model, fit, alt, references)
@@ -100,5 +98,5 @@ def unknown_money_sensitivity(
     table["checks_passed"] = bool(checks.passed.all())
     table["max_rhat"] = float(checks.loc["max R-hat (rank-normalised)", "value"])
     table["min_ess_bulk"] = float(checks.loc["min bulk ESS", "value"])
-    table["divergences"] = int(fit.sample_stats["diverging"].sum())
+    table["divergences"] = int(checks.loc["divergences", "value"])
     return table[EFFECT_COLUMNS], money_changes(inputs.cr, alt.cr)

@@ -23,6 +23,7 @@ PARETO_K_MAX = 0.7
 # a cumulative Jensen-Shannon distance above 0.05 flags sensitivity to the prior.
 PSENSE_MAX = 0.05
 COST_SHOWN = "(cost, shown)"
+CHECK_COLUMNS = ["check", "value", "threshold", "passed", "where"]
 
 
 def user_prior_names(idata) -> list[str]:
@@ -107,7 +108,7 @@ def check_table(idata, var_names: list[str], loo_var: str) -> pd.DataFrame:
             ("max prior sensitivity (psense)", float(worst["prior"]), f"<= {PSENSE_MAX} (shown, not gated)", True,
              str(worst["parameter"]))
         )  # fmt: skip
-    return pd.DataFrame(rows, columns=["check", "value", "threshold", "passed", "where"])
+    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 
 def failure_line(checks: pd.DataFrame, draws: int) -> str | None:

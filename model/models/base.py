@@ -174,6 +174,10 @@ class BayesModel:
     # more than the default settings; the registry still lists it.
     in_default_fit: bool = True
 
+    def gated_vars(self, idata) -> list[str]:
+        """The posterior variables of a fit whose R-hat and ESS gate it (those named by a gated prefix)."""
+        return [v for v in idata.posterior.data_vars if any(v.startswith(g) for g in self.gated)]
+
     def figure_vars_for(self, inputs: Inputs) -> tuple[str, ...]:
         """Variables of the rank and trace figures on these inputs (default: figure_vars)."""
         return self.figure_vars
