@@ -77,13 +77,26 @@ def posterior_draws(idata) -> dict[str, np.ndarray]:
     return {k: draws(idata, k) for k in idata.posterior.data_vars}
 
 
+PRIOR_PARAMETERS = "prior_parameters"
+
+
 def prior_rv(name: str, priors: dict[str, Prior], **kwargs) -> pt.TensorVariable:
     """Create the PyMC random variable for a named prior inside the current model.
 
-    Its parameters are pm.Data ('<name>__<param>'), not constants: models built under different priors of the
-    same families then have one graph, so one compiled model serves the fit, the prior sweep and a priors edit."""
+    Its parameters are entries of one pm.Data vector (PRIOR_PARAMETERS, in the order the priors are created), not
+    constants: models built under different priors of the same families then have one graph, so one compiled model
+    serves the fit, the prior sweep and a priors edit. One vector, not one pm.Data per parameter: nutpie's compiled
+    wrapper unrolls a loop over every pm.Data, and 40 scalars cost 17 s of a 28 s compile (11 s with one vector)."""
     p = priors[name]
-    par = {k: pm.Data(f"{name}__{k}", float(v)) for k, v in p.params.items()}
+    values = np.array([float(v) for v in p.params.values()])
+    model = pm.modelcontext(None)
+    if PRIOR_PARAMETERS in model.named_vars:
+        vector = model.named_vars[PRIOR_PARAMETERS]
+        start = len(vector.get_value())
+        vector.set_value(np.concatenate([vector.get_value(), values]))
+    else:
+        vector, start = pm.Data(PRIOR_PARAMETERS, values), 0
+    par = {k: vector[start + i] for i, k in enumerate(p.params)}
     if p.dist == "normal":
         return pm.Normal(name, mu=par["mu"], sigma=par["sigma"], **kwargs)
     if p.dist == "halfnormal":
