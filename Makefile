@@ -100,8 +100,11 @@ browser: ## install headless Chromium (Debian package) for the report test, if m
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	    else echo "no chromium: 'sudo apt-get install chromium' to run the browser test (skipped otherwise)" >&2; fi; }
 
-test: $(VENV)/.installed browser ## fast test suite (what CI runs)
-	$(PY) -m pytest -q -m "not slow" --durations=15
+# Two workers on the 2-core machine (auto: one per core); --dist loadfile keeps a file's shared fixtures (one quick
+# fit each) in one worker instead of fitting them once per worker. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+test: $(VENV)/.installed browser ## fast test suite (what CI runs; TEST_WORKERS=n processes, default one per core)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-slow: $(VENV)/.installed ## slow checks: SBC (100 sims), recovery (100 datasets), a killed fit, the default strict fit, main-model determinism
 	$(PY) -m pytest -q -m slow
