@@ -471,3 +471,16 @@ def test_sampler_line_names_each_models_own_draws_when_the_user_set_none():
     assert draws_text({"sampler": {"draws": None}, "models": models}) == "draws per model (a 3000, b 2000)"
     assert draws_text({"sampler": {"draws": 500}, "models": models}) == "500 draws"
     assert "None" not in draws_text({"sampler": {"draws": None}})
+
+
+def test_in_sample_favourites_count_races_whose_highest_fitted_share_finished_first():
+    from model.outputs.report.sections_skill import favourites_first
+
+    fitted = pd.DataFrame(
+        {
+            "race_id": ["a", "a", "b", "b", "b", "c", "c"],
+            "vote_share": [0.6, 0.4, 0.2, 0.5, 0.3, 0.45, 0.55],
+            "share_fitted": [55.0, 45.0, 40.0, 35.0, 25.0, 48.0, 52.0],  # b's favourite finished second
+        }
+    )
+    assert favourites_first(fitted) == (2, 3)

@@ -71,6 +71,7 @@ def section_skill(run: Run) -> list[Block]:
         header, rows = score_rows(loco, run)
         blocks.append(Table(header, rows))
         blocks += baseline_comparison(run, loco)
+        blocks += in_sample_blocks(run, loco)
         png = run.path / "figures" / "calibration-loco.png"
         if png.is_file():
             alt = (
@@ -119,6 +120,32 @@ def method_blocks(run: Run) -> list[Block]:
         )
         blocks.append(Table(("model", unit, "method", "k-hat"), rows))
     return blocks
+
+
+def favourites_first(counterfactuals: pd.DataFrame) -> tuple[int, int]:
+    """(races whose highest fitted share is the candidate who finished first, races) of a counterfactuals table."""
+    firsts = counterfactuals.groupby("race_id").apply(
+        lambda race: race.share_fitted.idxmax() == race.vote_share.idxmax()
+    )
+    return int(firsts.sum()), len(firsts)
+
+
+def in_sample_blocks(run: Run, loco: pd.DataFrame) -> list[Block]:
+    """One sentence: how often the main model's in-sample favourite finished first, beside the held-out rate."""
+    fitted = run.tables.get("counterfactuals", pd.DataFrame())
+    if fitted.empty or not {"race_id", "share_fitted", "vote_share"} <= set(fitted.columns):
+        return []
+    hits, races = favourites_first(fitted)
+    main = main_model(run)
+    held_out = loco[(loco.scope == "all races") & (loco.model == main)]
+    versus = f", against {100 * held_out.accuracy.iloc[0]:.0f} % held out" if len(held_out) else ""
+    return [
+        Para(
+            "In sample (fitted to every race, each race included), the main model's favourite finished first in "
+            f"{hits} of {races} races ({100 * hits / races:.0f} %){versus}: the gap is what fitting a race to itself "
+            "adds."
+        )
+    ]
 
 
 def baseline_comparison(run: Run, loco: pd.DataFrame) -> list[Block]:
