@@ -94,3 +94,17 @@ def test_latent_money_respects_lower_bounds_as_the_measurement_model_says(lausd)
     assert alone.sum() >= 10, "too few isolated lower bounds to test"
     np.testing.assert_allclose(held[alone], expected, atol=0.03)
     assert abs(np.median(held) - expected) <= 0.03
+
+
+@pytest.mark.parametrize(("n_in", "n_groups"), [(166, 54), (5, 9), (1, 1)])
+def test_segment_sum_and_max_give_the_bits_of_numpys_ufunc_at(n_in, n_groups):
+    from model.models.dirichlet import _NP, segment_max
+
+    rng = np.random.default_rng(n_in)
+    idx, x = rng.integers(0, n_groups, n_in), rng.normal(size=(300, n_in))
+    total, best = np.zeros((300, n_groups)), np.zeros((300, n_groups))
+    np.add.at(total, (..., idx), x)  # type: ignore[arg-type]
+    np.maximum.at(best, (..., idx), x)  # type: ignore[arg-type]
+    assert np.array_equal(_NP.segment_sum(x, idx, n_groups), total)
+    assert np.array_equal(segment_max(x, idx, n_groups), best)
+    assert np.array_equal(segment_max(x[0], idx, n_groups), best[0])

@@ -19,6 +19,7 @@ from model.models.dirichlet import (
     component_predictive,
     dirichlet_loglik,
     p_first,
+    segment_max,
 )
 from model.models.informed import vote_share_uninformed
 from model.models.points import Effect
@@ -423,8 +424,7 @@ class VoteShareModel(BayesModel):
         eta = prior["eta"].to_numpy().reshape(-1, len(data.frame))
         conc = prior["concentration"].to_numpy().reshape(-1)
         comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
-        leader = np.zeros((len(comp), data.n_race))
-        np.maximum.at(leader, (..., data.component_race), comp)  # type: ignore[arg-type]  # numpy's stubs reject ... in ufunc.at
+        leader = segment_max(comp, data.component_race, data.n_race)
         observed = np.zeros(data.n_race)
         np.maximum.at(observed, data.component_race, data.component_share)
         beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}
