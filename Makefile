@@ -84,7 +84,7 @@ fit: $(FIT_DEPS) ## fit the registered models (MODELS="a b" or main; SKIP="loco 
 iterate: ## after a priors edit: refit only the main model, without the secondary steps, and re-render the report
 	$(MAKE) fit MODELS=main SKIP="loco forecast sweep unknown"
 
-report: $(VENV)/.installed ## re-render reports/ from the latest run (never refits)
+report: $(VENV)/.installed ## render reports/ from the latest run (never refits; skipped when already rendered from the same run, code and data; `.venv/bin/python -m model report --force` renders anyway)
 	$(PY) -m model report --runs $(RUNS) $(if $(REPORTS),--out $(REPORTS))
 
 # default.toml is generated from the code's declarative defaults (model/priors.py); tests/test_priors.py fails when

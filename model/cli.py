@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument(
         "--out", type=Path, help="where to write the report (default: reports/, or RUNS/reports for other runs)"
     )
+    r.add_argument(
+        "--force", action="store_true", help="render even when the report there is from the same run, code and data"
+    )
     w = sub.add_parser("whatif", help="one race-round's shares and chances with a candidate's money changed")
     w.add_argument("--runs", type=Path, default=Path("runs"))
     w.add_argument("--race", required=True, help="race-round id, e.g. 2024-11-05-D3")
@@ -119,17 +122,30 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "warm":
             warm(args.raw)
         elif args.command == "report":
-            from model.infra.atomic import recover_all
-            from model.outputs.report import write_report
-
-            recover_all(args.runs)  # a fit killed mid-swap: its previous run comes back before it is read
-            out = args.out or default_output(args.runs, "reports")
-            md, page = write_report(args.runs, out, data_now=data_now(args.runs))
-            print(f"wrote {md} and {page}")
+            _report(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _report(args: argparse.Namespace) -> None:
+    """Run `report`: render, unless the folder's report is from exactly these inputs (checked before the report
+    code, which takes seconds to import, is loaded)."""
+    from model.infra.atomic import recover_all
+    from model.outputs.freshness import mark_current, report_inputs_hash, report_is_current
+
+    recover_all(args.runs)  # a fit killed mid-swap: its previous run comes back before it is read
+    out = args.out or default_output(args.runs, "reports")
+    now = data_now(args.runs)
+    if not args.force and report_is_current(out, report_inputs_hash(args.runs, Path("."), out, now)):
+        print(f"{out / 'report.html'} is up to date (same run, code and data; --force renders it again)")
+        return
+    from model.outputs.report import write_report
+
+    md, page = write_report(args.runs, out, data_now=now)
+    mark_current(out, report_inputs_hash(args.runs, Path("."), out, now))
+    print(f"wrote {md} and {page}")
 
 
 def default_output(runs: Path, kind: str, raw: Path | None = None) -> Path:
@@ -139,7 +155,7 @@ def default_output(runs: Path, kind: str, raw: Path | None = None) -> Path:
     if raw is None:
         import json
 
-        from model.outputs.report.document import latest_run_dir
+        from model.outputs.freshness import latest_run_dir
 
         manifest = json.loads((latest_run_dir(runs) / "manifest.json").read_text(encoding="utf-8"))
         raw = Path(manifest.get("data_dir") or BUNDLED_RAW)
@@ -153,7 +169,7 @@ def data_now(runs: Path) -> dict[str, str] | None:
     import json
 
     from model.infra.provenance import raw_file_hashes
-    from model.outputs.report.document import latest_run_dir
+    from model.outputs.freshness import latest_run_dir
 
     manifest = json.loads((latest_run_dir(runs) / "manifest.json").read_text(encoding="utf-8"))
     return raw_file_hashes(Path(manifest["data_dir"])) if manifest.get("data_dir") else None
@@ -256,7 +272,7 @@ def _whatif(args: argparse.Namespace) -> str:
     import pandas as pd
 
     from model.evaluation import whatif
-    from model.outputs.report.document import latest_run_dir
+    from model.outputs.freshness import latest_run_dir
 
     run_dir = latest_run_dir(args.runs)
     table = whatif.load_whatif_table(run_dir)

@@ -484,3 +484,23 @@ def test_in_sample_favourites_count_races_whose_highest_fitted_share_finished_fi
         }
     )
     assert favourites_first(fitted) == (2, 3)
+
+
+def test_an_unchanged_report_is_not_rendered_again_and_any_changed_input_renders_it(report, capsys):
+    """`make fit` re-run on the same inputs reuses the run; its report step then skips the render (a warm re-run in
+    seconds), while a changed run file, a deleted figure or --force renders again."""
+    out = report["root"] / "again"
+    args = ["report", "--runs", str(report["runs"]), "--out", str(out)]
+    assert main(args) == 0 and "wrote" in capsys.readouterr().out
+    page = out / "report.html"
+    first = page.stat().st_mtime_ns
+    assert main(args) == 0 and "is up to date" in capsys.readouterr().out
+    assert page.stat().st_mtime_ns == first
+    effects = report["runs"] / RUN_ID / "effects.csv"
+    effects.write_text(effects.read_text())  # same bytes, new modification time: a rewritten input
+    assert main(args) == 0 and "wrote" in capsys.readouterr().out
+    for png in (out / "figures").glob("*.png"):
+        png.unlink()
+    assert main(args) == 0 and "wrote" in capsys.readouterr().out
+    assert main([*args, "--force"]) == 0 and "wrote" in capsys.readouterr().out
+    assert main(args) == 0 and "is up to date" in capsys.readouterr().out

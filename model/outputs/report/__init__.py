@@ -26,12 +26,12 @@ from model.evaluation.claims import (
 )
 from model.infra.fmt import fmt_interval, fmt_pp, fmt_prob, fmt_ratio, fmt_usd
 from model.models.points import logit_to_points, money_steps, regression_effects
+from model.outputs.freshness import latest_run_dir
 from model.outputs.report.document import (
     Block,
     Contents,
     Heading,
     Para,
-    latest_run_dir,
     load_run,
     main_model,
     other_runs,

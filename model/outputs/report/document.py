@@ -114,18 +114,6 @@ def bayes_models(run: Run) -> list[str]:
     return list(dict.fromkeys(run.tables["diagnostics"].model))
 
 
-def latest_run_dir(runs: Path) -> Path:
-    """The run directory named by <runs>/LATEST; UserError when there is none."""
-    latest = Path(runs) / "LATEST"
-    if not latest.is_file():
-        raise UserError(f"no run found: {latest} does not exist; run `make fit` first")
-    run_id = latest.read_text(encoding="utf-8").strip()
-    run_dir = Path(runs) / run_id
-    if not run_id or not (run_dir / "manifest.json").is_file():
-        raise UserError(f"no run found: {latest} names '{run_id}' but {run_dir}/manifest.json is missing")
-    return run_dir
-
-
 def read_csv_if(path: Path) -> pd.DataFrame:
     """A CSV as a frame, or an empty frame when the file is missing."""
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()

@@ -149,12 +149,12 @@ def race_section(
     sources = repo.sources
     used: list[str] = []
     blocks: list[Block] = [Heading(3, race_title(key), race_anchor(key))]
+    names = dict(zip(rows.candidate_id, rows.name, strict=True))
     for rid in race_ids:
         blocks += round_blocks(run, rid, rows, (figures, counts, sources), used)
         if draws is not None:
-            names = dict(zip(rows.candidate_id, rows.name, strict=True))
             blocks += whatif_round_blocks(run, draws, rid, names)
-    if draws is not None and not draws.empty and not set(race_ids) & set(draws.race_id):
+    if draws is not None and not draws.empty and not draws.race_id.isin(race_ids).any():
         blocks.append(
             Para(
                 "No what-if for this race: none of its rounds is modelled (an uncontested round, or one without every "

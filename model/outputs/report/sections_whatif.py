@@ -62,7 +62,7 @@ def race_payload(rd: whatif.RaceDraws, names: dict[str, str], default: str) -> d
 
 def whatif_round_blocks(run: Run, table: pd.DataFrame, rid: str, names: dict[str, str]) -> list[Block]:
     """One modelled round: the price of an even chance for its runner-up, then the interactive what-if."""
-    if table.empty or rid not in set(table.race_id):
+    if table.empty or not (table.race_id == rid).any():  # a vectorised test: the table has ~50,000 rows
         return []
     rd = whatif.race_draws(table, rid)
     rows = run.tables["model_rows"]
