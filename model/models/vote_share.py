@@ -425,8 +425,7 @@ class VoteShareModel(BayesModel):
         conc = prior["concentration"].to_numpy().reshape(-1)
         comp = component_predictive(eta, conc, data, np.random.default_rng(seed))
         leader = segment_max(comp, data.component_race, data.n_race)
-        observed = np.zeros(data.n_race)
-        np.maximum.at(observed, data.component_race, data.component_share)
+        observed = segment_max(data.component_share, data.component_race, data.n_race)
         beta = {k: prior[k].to_numpy().reshape(-1) for k in ("beta_support", "beta_oppose") if k in prior}
         return leader, observed, beta
 
