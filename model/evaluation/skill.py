@@ -169,9 +169,9 @@ def leave_one_cycle_out(
     A refit is the model compiled once with per-race likelihood weights and fitted once per fold with the
     held-out cycle's weights set to 0 (model.loco_update): its races then get a new cycle effect from the
     fitted cycle distribution and the district effects learnt from other cycles (sample_each; workers,
-    scheduler: over that many processes or a Dask cluster). Folds are visited in cycle order and models in
-    registry order within a fold, so the random draws behind P(first) do not depend on which models are
-    registered after, nor (drawn here, after sampling) on the number of workers. The third table records per
+    scheduler: over that many processes or a Dask cluster). The random draws behind P(first) come from one
+    stream per model and fold, so they depend neither on the other models, nor on how other folds were computed,
+    nor (drawn here, after sampling) on the number of workers. The third table records per
     model and fold its method (psis or refit), k-hat and the effective sample size of its weights."""
     inputs = source if isinstance(source, Inputs) else load_inputs(source)
     cr, data = inputs.cr, inputs.data
@@ -210,14 +210,16 @@ def leave_one_cycle_out(
         )
         fits[model.name] = (model, {c for _k, c, _u in usable}, approx, draws_by_fold)
     rows, hits = [], []
-    rng = np.random.default_rng(seed)
-    for _k, cycle in folds:
+    for k, cycle in folds:
         held_out = (data.frame.cycle == cycle).to_numpy()
         frame = data.frame[held_out]
         probs, method = {}, {}
         for name, (model, cycles, approx, draws_by_fold) in fits.items():
             if cycle not in cycles:
                 continue
+            # Its own stream per model and fold: a fold's P(first) does not depend on how the folds before it
+            # were computed, so `make validate` compares a refit with the same refit, not with other noise.
+            rng = np.random.default_rng([seed, model.loco_seed_offset, k, 1])  # [.., 1]: not the PSIS stream
             if cycle in approx:
                 idata, method[name] = as_idata(approx[cycle].draws), "psis"
             else:
@@ -373,13 +375,16 @@ def runoff_forecast(
                 date_rows.append({**row, "method": "refit"})
             if bar:
                 bar.step(f"{model.name} {d} by {date_rows[-1]['method']}")
-    rng = np.random.default_rng(seed + 1)
     rows = []
     method_of = {(r["model"], r["date"]): r["method"] for r in date_rows}
     for k in runoffs:
         test_rows = data.race_idx == k
         frame = data.frame[test_rows]
-        probs = {name: m.p_first(idata, inputs, test_rows, rng) for name, (m, idata) in _at(by_date, dates[k])}
+        # One stream per model and runoff, as in leave_one_cycle_out.
+        probs = {
+            name: m.p_first(idata, inputs, test_rows, np.random.default_rng([seed + 1, m.loco_seed_offset, k]))
+            for name, (m, idata) in _at(by_date, dates[k])
+        }
         probs.update(all_baselines(frame, data.frame[(dates < dates[k])[data.race_idx]], cr))
         for name, p in probs.items():
             rows.append(
