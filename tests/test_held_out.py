@@ -164,6 +164,13 @@ def test_khat_flags_weights_with_an_infinite_variance():
     assert importance.khat_threshold(100) == pytest.approx(0.5)
 
 
+def test_a_good_k_hat_on_too_few_effective_draws_sends_to_a_refit():
+    draws = {"x": np.zeros(12_000)}
+    assert not importance.Reweighted(draws, khat=0.4, ess=importance.MIN_IS_ESS - 17).reliable
+    assert importance.Reweighted(draws, khat=0.4, ess=importance.MIN_IS_ESS).reliable
+    assert not importance.Reweighted(draws, khat=0.75, ess=5_000.0).reliable
+
+
 def test_equal_ratios_give_equal_weights_and_a_short_tail_sends_to_a_refit():
     lw, khat = importance.smoothed_log_weights(np.zeros(100))
     assert khat == -np.inf and np.allclose(np.exp(lw), 1 / 100)
